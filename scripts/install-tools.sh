@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Build the pinned OpenFGA server and FGA CLI into .tools/bin (ignored), once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OPENFGA_VERSION=v1.18.1
+FGA_CLI_VERSION=v0.7.8
+BIN="$PWD/.tools/bin"
+mkdir -p "$BIN"
+export CGO_ENABLED=0
+
+if [ ! -x "$BIN/openfga" ]; then
+  echo "building openfga $OPENFGA_VERSION…"
+  GOBIN="$BIN" go install "github.com/openfga/openfga/cmd/openfga@$OPENFGA_VERSION"
+fi
+
+if [ ! -x "$BIN/fga" ]; then
+  # `go install …/cli/cmd/fga@v0.7.8` cannot be used here: the module proxy
+  # refuses the CLI's version list and the openfga release the CLI pins
+  # (v1.10.4). So build the CLI's source with the openfga server version we
+  # run (v1.18.1) as its dependency.
+  echo "building fga CLI $FGA_CLI_VERSION…"
+  src=$(go mod download -json "github.com/openfga/cli@$FGA_CLI_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  work=$(mktemp -d)
+  cp -r "$src/." "$work/"
+  chmod -R u+w "$work"
+  (cd "$work" && go mod edit -require "github.com/openfga/openfga@$OPENFGA_VERSION" && GOFLAGS=-mod=mod go build -o "$BIN/fga" ./cmd/fga)
+  rm -rf "$work"
+fi
+"$BIN/openfga" version 2>&1 | head -1 || true

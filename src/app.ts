@@ -1,0 +1,110 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import type { Deps } from "./domain/deps.js";
+import { requireActor } from "./http/actor.js";
+import { apiKeyAuth } from "./http/auth.js";
+import { problemResponse, renderError } from "./http/errors.js";
+import { jsonBody, requestContext } from "./http/middleware.js";
+import { createRouter } from "./http/openapi.js";
+import { auditRoutes } from "./modules/audit/routes.js";
+import { cooperationsRoutes } from "./modules/cooperations/routes.js";
+import { decisionsRoutes } from "./modules/decisions/routes.js";
+import { gatewayRoutes } from "./modules/gateway/routes.js";
+import { invitationsRoutes } from "./modules/invitations/routes.js";
+import { organizationsRoutes } from "./modules/organizations/routes.js";
+import { platformRoutes } from "./modules/platform/routes.js";
+import { resourcesRoutes } from "./modules/resources/routes.js";
+import type { Readiness } from "./readiness.js";
+
+export interface AppDeps extends Deps {
+  readiness: Readiness;
+  /** Prometheus text for /metrics; absent when metrics are off. */
+  metricsText?: () => Promise<string>;
+}
+
+/**
+ * Build the HTTP app from its dependencies. Never reads the environment, so
+ * tests build as many apps as they like with their own config.
+ */
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  const { config } = deps;
+
+  app.use("*", requestContext(deps.log));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: config.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        problemResponse(
+          c,
+          413,
+          "payload-too-large",
+          `bodies are limited to ${config.BODY_LIMIT_BYTES} bytes`,
+        ),
+    }),
+  );
+  app.use("*", jsonBody());
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) =>
+    c.json(
+      { status: deps.readiness.ready ? "ready" : "not-ready", checks: deps.readiness.report() },
+      deps.readiness.ready ? 200 : 503,
+    ),
+  );
+  if (deps.metricsText) {
+    const metrics = deps.metricsText;
+    app.get("/metrics", async (c) =>
+      c.text(await metrics(), 200, { "content-type": "text/plain; version=0.0.4" }),
+    );
+  }
+
+  // Decision endpoints need the `decide` scope; management endpoints `manage` and an actor.
+  app.use("/access/v1/*", apiKeyAuth(config.API_KEYS, "decide"));
+  app.use("/v1/forward-auth", apiKeyAuth(config.API_KEYS, "decide"));
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.path === "/v1/forward-auth") return next();
+    return apiKeyAuth(config.API_KEYS, "manage")(c, next);
+  });
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.path === "/v1/forward-auth") return next();
+    if (!deps.managementEnabled) {
+      return problemResponse(
+        c,
+        404,
+        "management-disabled",
+        "the management API is off when a custom MODEL_FILE is used",
+      );
+    }
+    return requireActor()(c, next);
+  });
+
+  app.route("/", decisionsRoutes(deps));
+  app.route("/", gatewayRoutes(deps));
+  app.route("/", platformRoutes(deps));
+  app.route("/", organizationsRoutes(deps));
+  app.route("/", resourcesRoutes(deps));
+  app.route("/", cooperationsRoutes(deps));
+  app.route("/", invitationsRoutes(deps));
+  app.route("/", auditRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Authorization sidecar",
+      version: "1.0.0",
+      description:
+        "AuthZEN 1.0 decisions and a workflow API for organizations, invitations and cooperations.",
+    },
+    security: [{ bearer: [] }],
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.notFound((c) => problemResponse(c, 404, "not-found", `no route for ${c.req.method} ${c.req.path}`));
+  app.onError(renderError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,23 @@
+import type { Deps } from "./deps.js";
+import { Forbidden } from "./errors.js";
+
+/**
+ * Whether the actor may act is decided by the same model other services ask
+ * (SPEC §2), never by a parallel role table. Engine failures propagate as
+ * Unavailable: a management call never proceeds on an unanswered check.
+ */
+export async function can(deps: Deps, actorId: string, relation: string, object: string): Promise<boolean> {
+  return deps.engine.check({ user: `user:${actorId}`, relation, object });
+}
+
+export async function requirePermission(
+  deps: Deps,
+  actorId: string,
+  relation: string,
+  object: string,
+  code = "forbidden",
+): Promise<void> {
+  if (!(await can(deps, actorId, relation, object))) {
+    throw Forbidden(code, `the actor lacks ${relation} on ${object}`);
+  }
+}

@@ -1,0 +1,29 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Sql } from "../db/pool.js";
+import type { Engine } from "../engine/client.js";
+
+/** Test-only fault points; production leaves them undefined. */
+export interface Faults {
+  /** Called after the engine accepted a change's tuples and before the database commits. */
+  afterEngineWrite?: () => Promise<void> | void;
+}
+
+/** What services need; built once in main.ts (or by the test fixture). */
+export interface Deps {
+  config: Config;
+  log: Logger;
+  sql: Sql;
+  engine: Engine;
+  /** false with MODEL_FILE: only the decision API is served. */
+  managementEnabled: boolean;
+  now: () => Date;
+  faults?: Faults;
+}
+
+/** Who acts and for which request; passed to every domain verb. */
+export interface ActorContext {
+  actorId: string;
+  actorEmail: string | null;
+  requestId: string;
+}

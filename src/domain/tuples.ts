@@ -1,0 +1,125 @@
+import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../engine/permissions.js";
+
+/**
+ * Pure mappers from domain rows to OpenFGA tuples. Every change and the
+ * reconciler use these, so the engine holds exactly what the database implies.
+ */
+
+export interface Tuple {
+  user: string;
+  relation: string;
+  object: string;
+  condition?: { name: string; context: Record<string, unknown> };
+}
+
+export interface Delta {
+  writes: Tuple[];
+  deletes: Tuple[];
+}
+
+export const EMPTY_DELTA: Delta = { writes: [], deletes: [] };
+
+export const PLATFORM_OBJECT = "platform:default";
+
+export function tupleKey(t: Tuple): string {
+  return `${t.object}#${t.relation}@${t.user}`;
+}
+
+function sameCondition(a: Tuple, b: Tuple): boolean {
+  return JSON.stringify(a.condition ?? null) === JSON.stringify(b.condition ?? null);
+}
+
+/** The delta that turns `before` into `after`; a changed condition is delete + write. */
+export function diffTuples(before: Tuple[], after: Tuple[]): Delta {
+  const b = new Map(before.map((t) => [tupleKey(t), t]));
+  const a = new Map(after.map((t) => [tupleKey(t), t]));
+  const writes: Tuple[] = [];
+  const deletes: Tuple[] = [];
+  for (const [k, t] of b) {
+    const next = a.get(k);
+    if (!next || !sameCondition(t, next)) deletes.push(t);
+  }
+  for (const [k, t] of a) {
+    const prev = b.get(k);
+    if (!prev || !sameCondition(t, prev)) writes.push(t);
+  }
+  return { writes, deletes };
+}
+
+export function mergeDeltas(...deltas: Delta[]): Delta {
+  return { writes: deltas.flatMap((d) => d.writes), deletes: deltas.flatMap((d) => d.deletes) };
+}
+
+export function staffTuples(s: { userId: string; role: StaffRole }): Tuple[] {
+  return [{ user: `user:${s.userId}`, relation: `staff_${s.role}`, object: PLATFORM_OBJECT }];
+}
+
+export function membershipTuples(m: { userId: string; organizationId: string; role: OrgRole }): Tuple[] {
+  return [
+    { user: `user:${m.userId}`, relation: `role_${m.role}`, object: `organization:${m.organizationId}` },
+  ];
+}
+
+export function portfolioTuples(p: { id: string; organizationId: string }): Tuple[] {
+  return [{ user: `organization:${p.organizationId}`, relation: "owner", object: `portfolio:${p.id}` }];
+}
+
+export function parkTuples(p: { id: string; organizationId: string; portfolioId: string }): Tuple[] {
+  return [
+    { user: `organization:${p.organizationId}`, relation: "owner", object: `park:${p.id}` },
+    { user: `portfolio:${p.portfolioId}`, relation: "portfolio", object: `park:${p.id}` },
+  ];
+}
+
+/** A grant (own organization) or a delegation (through a cooperation). */
+export function grantTuples(g: {
+  resourceType: ResourceType;
+  resourceId: string;
+  userId: string;
+  level: JobLevel;
+  cooperationId: string | null;
+}): Tuple[] {
+  const relation = g.cooperationId ? `delegated_${g.level}` : `grant_${g.level}`;
+  return [{ user: `user:${g.userId}`, relation, object: `${g.resourceType}:${g.resourceId}` }];
+}
+
+export type CooperationState = "pending" | "active" | "paused" | "ended";
+
+/**
+ * The `partner` tuple is the single switch for everything shared: present only
+ * while active, with the not_expired condition when the cooperation expires.
+ */
+export function cooperationTuples(c: {
+  id: string;
+  ownerOrganizationId: string;
+  partnerOrganizationId: string | null;
+  state: CooperationState;
+  expiresAt: Date | null;
+}): Tuple[] {
+  const object = `cooperation:${c.id}`;
+  if (c.state === "ended") return [];
+  const out: Tuple[] = [{ user: `organization:${c.ownerOrganizationId}`, relation: "owner", object }];
+  if (c.state === "active" && c.partnerOrganizationId) {
+    const partner: Tuple = { user: `organization:${c.partnerOrganizationId}`, relation: "partner", object };
+    if (c.expiresAt) {
+      partner.condition = { name: "not_expired", context: { expires_at: c.expiresAt.toISOString() } };
+    }
+    out.push(partner);
+  }
+  return out;
+}
+
+export function shareTuples(s: {
+  cooperationId: string;
+  resourceType: ResourceType;
+  resourceId: string;
+  level: JobLevel;
+}): Tuple[] {
+  return [
+    {
+      user: `cooperation:${s.cooperationId}`,
+      relation: `share_${s.level}`,
+      object: `${s.resourceType}:${s.resourceId}`,
+    },
+  ];
+}

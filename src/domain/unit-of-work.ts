@@ -1,0 +1,78 @@
+import type { Tx } from "../db/pool.js";
+import type { ActorContext, Deps } from "./deps.js";
+import { type Delta, diffTuples, type Tuple } from "./tuples.js";
+
+export interface AuditEntry {
+  action: string;
+  target: { type: string; id: string };
+  /** Organizations whose admins may read this event (R-A2): both sides for cooperations. */
+  organizationIds: string[];
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Collects what one change does besides its rows: audit records and the tuple delta. */
+export class UnitOfWork {
+  readonly audits: AuditEntry[] = [];
+  readonly writes: Tuple[] = [];
+  readonly deletes: Tuple[] = [];
+
+  constructor(
+    readonly tx: Tx,
+    readonly ctx: ActorContext,
+  ) {}
+
+  audit(entry: AuditEntry): void {
+    this.audits.push(entry);
+  }
+
+  /** Record the tuples an entity implied before and after the change. */
+  tuples(before: Tuple[], after: Tuple[]): void {
+    const d = diffTuples(before, after);
+    this.writes.push(...d.writes);
+    this.deletes.push(...d.deletes);
+  }
+
+  delta(d: Delta): void {
+    this.writes.push(...d.writes);
+    this.deletes.push(...d.deletes);
+  }
+}
+
+/**
+ * One change = its rows, its audit records and its tuple delta, as one unit
+ * (R-A1, R-G1, R-G2). Order: rows and audit in a transaction, then the engine
+ * write, then commit. If the engine refuses or is down, the transaction rolls
+ * back and nothing is visible (503). If the process dies after the engine
+ * write and before commit, the engine holds tuples the database does not
+ * imply: the reconciler (run at start and on a schedule) removes them. A 2xx is
+ * only sent after both have succeeded, so every later decision reflects it.
+ */
+export async function runChange<T>(
+  deps: Deps,
+  ctx: ActorContext,
+  fn: (uow: UnitOfWork) => Promise<T>,
+): Promise<T> {
+  return (await deps.sql.begin(async (tx) => {
+    const uow = new UnitOfWork(tx, ctx);
+    const result = await fn(uow);
+    for (const a of uow.audits) {
+      await tx`insert into audit_events ${tx({
+        actor_id: ctx.actorId,
+        action: a.action,
+        target_type: a.target.type,
+        target_id: a.target.id,
+        organization_ids: a.organizationIds,
+        before: a.before === undefined ? null : (tx.json(a.before as never) as never),
+        after: a.after === undefined ? null : (tx.json(a.after as never) as never),
+        request_id: ctx.requestId,
+      })}`;
+    }
+    const delta = diffTuples(uow.deletes, uow.writes);
+    if (delta.writes.length || delta.deletes.length) {
+      await deps.engine.write(delta);
+      await deps.faults?.afterEngineWrite?.();
+    }
+    return result;
+  })) as T;
+}

@@ -1,0 +1,254 @@
+import http from "node:http";
+import { CredentialsMethod, FgaApiValidationError, OpenFgaClient } from "@openfga/sdk";
+import axios from "axios";
+import { InvalidInput, Unavailable } from "../domain/errors.js";
+import { type Delta, type Tuple, tupleKey } from "../domain/tuples.js";
+
+/** OpenFGA's limits (server defaults). */
+export const MAX_TUPLES_PER_WRITE = 100;
+export const MAX_BATCH_CHECK_ITEMS = 50;
+
+export interface EngineOptions {
+  apiUrl: string;
+  apiToken?: string;
+  storeId?: string;
+  modelId?: string;
+  /** Bound for one check; decisions fail closed past it. */
+  timeoutMs: number;
+  /** Bound for list/search calls and writes. */
+  searchTimeoutMs: number;
+}
+
+export interface CheckItem {
+  user: string;
+  relation: string;
+  object: string;
+}
+
+export interface BatchResult {
+  allowed: boolean;
+  error?: string;
+}
+
+/**
+ * The one OpenFGA client. Store and model ids are pinned after bootstrap; the
+ * current time is added to every check and list call so that conditioned
+ * tuples (cooperation expiry) are evaluated at the moment of the request.
+ * SDK retries are off: a decision must answer within its bound or fail closed.
+ */
+export class Engine {
+  readonly client: OpenFgaClient;
+  private readonly slow: OpenFgaClient;
+  storeId: string | undefined;
+  modelId: string | undefined;
+
+  constructor(readonly opts: EngineOptions) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const make = (timeout: number) =>
+      new OpenFgaClient(
+        {
+          apiUrl: opts.apiUrl,
+          storeId: opts.storeId,
+          authorizationModelId: opts.modelId,
+          credentials: opts.apiToken
+            ? { method: CredentialsMethod.ApiToken, config: { token: opts.apiToken } }
+            : undefined,
+          retryParams: { maxRetry: 0 },
+        },
+        axios.create({ timeout, httpAgent: agent }) as never,
+      );
+    this.client = make(opts.timeoutMs);
+    this.slow = make(opts.searchTimeoutMs);
+    this.storeId = opts.storeId;
+    this.modelId = opts.modelId;
+  }
+
+  pin(storeId: string, modelId: string): void {
+    this.storeId = storeId;
+    this.modelId = modelId;
+    for (const c of [this.client, this.slow]) {
+      c.storeId = storeId;
+      c.authorizationModelId = modelId;
+    }
+  }
+
+  /** The admin client (store/model management) with the long timeout. */
+  get admin(): OpenFgaClient {
+    return this.slow;
+  }
+
+  private ids() {
+    if (!this.storeId || !this.modelId)
+      throw Unavailable("engine-not-ready", "authorization model not loaded");
+    return { storeId: this.storeId, authorizationModelId: this.modelId };
+  }
+
+  static now(): { current_time: string } {
+    return { current_time: new Date().toISOString() };
+  }
+
+  async check(item: CheckItem, at = Engine.now()): Promise<boolean> {
+    const ids = this.ids();
+    try {
+      const res = await this.client.check({ ...item, context: at }, ids);
+      return res.allowed === true;
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  /** Server-side BatchCheck, chunked at its item limit. An item that errors is a deny with its error. */
+  async batchCheck(items: CheckItem[], at = Engine.now()): Promise<BatchResult[]> {
+    const ids = this.ids();
+    const out: BatchResult[] = new Array(items.length);
+    const chunks: Promise<void>[] = [];
+    for (let start = 0; start < items.length; start += MAX_BATCH_CHECK_ITEMS) {
+      const slice = items.slice(start, start + MAX_BATCH_CHECK_ITEMS);
+      chunks.push(
+        (async () => {
+          let res: Awaited<ReturnType<OpenFgaClient["batchCheck"]>>;
+          try {
+            res = await this.client.batchCheck(
+              {
+                checks: slice.map((it, i) => ({ ...it, context: at, correlationId: String(start + i) })),
+              },
+              { ...ids, maxBatchSize: MAX_BATCH_CHECK_ITEMS, maxParallelRequests: 1 },
+            );
+          } catch (err) {
+            throw engineError(err);
+          }
+          for (const r of res.result) {
+            const idx = Number(r.correlationId);
+            out[idx] = r.error
+              ? { allowed: false, error: r.error.message ?? "engine error" }
+              : { allowed: r.allowed === true };
+          }
+        })(),
+      );
+    }
+    await Promise.all(chunks);
+    for (let i = 0; i < out.length; i++) out[i] ??= { allowed: false, error: "no answer from engine" };
+    return out;
+  }
+
+  async listObjects(user: string, relation: string, type: string, at = Engine.now()): Promise<string[]> {
+    const ids = this.ids();
+    try {
+      const res = await this.slow.listObjects({ user, relation, type, context: at }, ids);
+      return res.objects ?? [];
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  async listUsers(
+    object: { type: string; id: string },
+    relation: string,
+    at = Engine.now(),
+  ): Promise<string[]> {
+    const ids = this.ids();
+    try {
+      const res = await this.slow.listUsers(
+        { object, relation, user_filters: [{ type: "user" }], context: at },
+        ids,
+      );
+      return (res.users ?? []).flatMap((u) => (u.object ? [u.object.id] : []));
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  /**
+   * Apply a delta. Each request holds at most 100 tuples and is transactional;
+   * a key deleted and written in the same delta (a changed condition) is
+   * deleted in an earlier request than it is written. Writes ignore duplicates
+   * and deletes ignore missing tuples, so replays (reconcile, retries) are safe.
+   * Returns how many requests succeeded, so a caller can compensate.
+   */
+  async write(delta: Delta): Promise<void> {
+    const ids = this.ids();
+    const writeKeys = new Set(delta.writes.map(tupleKey));
+    const first = delta.deletes.filter((t) => writeKeys.has(tupleKey(t)));
+    const rest = delta.deletes.filter((t) => !writeKeys.has(tupleKey(t)));
+    const batches: { writes: Tuple[]; deletes: Tuple[] }[] = [];
+    for (let i = 0; i < first.length; i += MAX_TUPLES_PER_WRITE) {
+      batches.push({ writes: [], deletes: first.slice(i, i + MAX_TUPLES_PER_WRITE) });
+    }
+    const ops: { kind: "w" | "d"; t: Tuple }[] = [
+      ...rest.map((t) => ({ kind: "d" as const, t })),
+      ...delta.writes.map((t) => ({ kind: "w" as const, t })),
+    ];
+    for (let i = 0; i < ops.length; i += MAX_TUPLES_PER_WRITE) {
+      const slice = ops.slice(i, i + MAX_TUPLES_PER_WRITE);
+      batches.push({
+        writes: slice.filter((o) => o.kind === "w").map((o) => o.t),
+        deletes: slice.filter((o) => o.kind === "d").map((o) => o.t),
+      });
+    }
+    for (const b of batches) {
+      try {
+        await this.slow.write(
+          {
+            writes: b.writes.length ? b.writes : undefined,
+            deletes: b.deletes.length
+              ? b.deletes.map(({ user, relation, object }) => ({ user, relation, object }))
+              : undefined,
+          },
+          { ...ids, conflict: { onDuplicateWrites: "ignore" as never, onMissingDeletes: "ignore" as never } },
+        );
+      } catch (err) {
+        throw engineError(err);
+      }
+    }
+  }
+
+  /** Every tuple in the store (for the reconciler), page by page. */
+  async *readAll(): AsyncGenerator<Tuple> {
+    const { storeId } = this.ids();
+    let continuationToken: string | undefined;
+    do {
+      let res: Awaited<ReturnType<OpenFgaClient["read"]>>;
+      try {
+        res = await this.slow.read({}, { storeId, pageSize: 100, continuationToken });
+      } catch (err) {
+        throw engineError(err);
+      }
+      for (const t of res.tuples ?? []) {
+        const k = t.key;
+        const tuple: Tuple = { user: k.user, relation: k.relation, object: k.object };
+        if (k.condition?.name) {
+          tuple.condition = {
+            name: k.condition.name,
+            context: (k.condition.context ?? {}) as Record<string, unknown>,
+          };
+        }
+        yield tuple;
+      }
+      continuationToken = res.continuation_token || undefined;
+    } while (continuationToken);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.slow.listStores({ pageSize: 1 });
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+}
+
+/**
+ * Engine failures become Unavailable (the caller answers 503 and never allows);
+ * a request the engine refuses as invalid (unknown type or relation in a custom
+ * model) becomes InvalidInput with code `engine-validation`, which decision
+ * code turns into a deny.
+ */
+export function engineError(err: unknown): Error {
+  if (err instanceof FgaApiValidationError) {
+    return InvalidInput("engine-validation", err.apiErrorMessage ?? "the engine refused the request");
+  }
+  const msg = (err as Error)?.message ?? String(err);
+  const e = Unavailable("engine-unavailable", "the authorization engine did not answer");
+  (e as Error & { cause?: unknown }).cause = msg;
+  return e;
+}

@@ -1,0 +1,39 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import type { ApiKeyConfig, Scope } from "../config.js";
+import { problemResponse } from "./errors.js";
+
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/** A new key (256 random bits, URL-safe) and the hash to configure. */
+export function generateApiKey(): { key: string; hash: string } {
+  const key = `azs_${randomBytes(32).toString("base64url")}`;
+  return { key, hash: hashApiKey(key) };
+}
+
+/**
+ * Bearer API keys with scopes. Keys are configured as sha256 hashes; the
+ * presented key is hashed and compared in constant time with every configured
+ * hash. The key itself is never stored or logged.
+ */
+export function apiKeyAuth(keys: ApiKeyConfig[], scope: Scope): MiddlewareHandler {
+  const configured = keys.map((k) => ({ ...k, digest: Buffer.from(k.hash, "hex") }));
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) return problemResponse(c, 401, "unauthenticated", "a bearer API key is required");
+    const digest = createHash("sha256").update(m[1]!, "utf8").digest();
+    let found: (typeof configured)[number] | undefined;
+    for (const k of configured) {
+      if (timingSafeEqual(k.digest, digest) && !found) found = k;
+    }
+    if (!found) return problemResponse(c, 401, "unauthenticated", "the API key is not valid");
+    c.set("apiKeyName", found.name);
+    if (!found.scopes.includes(scope)) {
+      return problemResponse(c, 403, "insufficient-scope", `this API key lacks the "${scope}" scope`);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { DomainError, type ErrorKind, type FieldError } from "../domain/errors.js";
+
+/** The only mapping from error kinds to HTTP statuses. */
+const STATUS: Record<ErrorKind, number> = {
+  "invalid-input": 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  "not-found": 404,
+  conflict: 409,
+  gone: 410,
+  "payload-too-large": 413,
+  "unsupported-media-type": 415,
+  unavailable: 503,
+};
+
+const TITLE: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  410: "Gone",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldError[];
+  requestId?: string;
+  [k: string]: unknown;
+}
+
+export function statusOf(kind: ErrorKind): number {
+  return STATUS[kind];
+}
+
+export function problemResponse(
+  c: Context,
+  status: number,
+  code: string,
+  detail: string,
+  extra = {},
+): Response {
+  const body: Problem = {
+    type: `https://authz-sidecar.dev/problems/${code}`,
+    title: TITLE[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...extra,
+    requestId: c.get("requestId") as string | undefined,
+  };
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  if (status === 401) headers["www-authenticate"] = 'Bearer realm="authz-sidecar"';
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** app.onError: typed errors become problems; anything else is a fixed 500 with the request id. */
+export function renderError(err: Error, c: Context): Response {
+  if (err instanceof DomainError) {
+    const status = statusOf(err.kind);
+    if (status >= 500) c.get("log")?.warn({ err, code: err.code }, "unavailable");
+    return problemResponse(c, status, err.code, err.message, err.extra);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = status === 413 ? "payload-too-large" : status === 404 ? "not-found" : "bad-request";
+    return problemResponse(c, status, code, err.message || TITLE[status] || "error");
+  }
+  c.get("log")?.error({ err }, "unhandled error");
+  return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
+}

@@ -1,0 +1,63 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./context.js";
+import { problemResponse } from "./errors.js";
+
+/**
+ * Every router is an OpenAPIHono with this hook, so every zod failure at the
+ * edge answers one shape: 400 problem+json with errors [{path, message}].
+ */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const errors = result.error.issues.map((i) => ({
+          path: i.path.map(String).join(".") || result.target,
+          message: i.message,
+        }));
+        return problemResponse(c, 400, "invalid-request", `invalid ${result.target}`, { errors });
+      }
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional(),
+  })
+  .openapi("Problem");
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Error responses every authenticated route can give; spread into `responses`. */
+export const commonErrors = {
+  400: problem("invalid request"),
+  401: problem("missing or wrong API key"),
+  403: problem("not allowed"),
+  503: problem("engine or database unavailable"),
+};
+
+/** Shared id schemas (API.md conventions). */
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "1-128 characters of [A-Za-z0-9._@:|-]")
+  .openapi({ example: "park-42" });
+
+export const ServerIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, "not a valid id");
+
+export const PageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});

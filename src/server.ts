@@ -1,0 +1,266 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import type http from "node:http";
+import path from "node:path";
+import { serve } from "@hono/node-server";
+import type { Logger } from "pino";
+import { parse as parseYaml } from "yaml";
+import { createApp } from "./app.js";
+import type { Config } from "./config.js";
+import { migrate } from "./db/migrate.js";
+import { createDb, pingDb } from "./db/pool.js";
+import type { Deps } from "./domain/deps.js";
+import { reconcile } from "./domain/reconcile.js";
+import type { Tuple } from "./domain/tuples.js";
+import { bootstrapEngine, DEFAULT_MODEL_FILE, loadModelFile } from "./engine/bootstrap.js";
+import { Engine } from "./engine/client.js";
+import { generateApiKey, hashApiKey } from "./http/auth.js";
+import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
+import { startEmbeddedPostgres } from "./local/pglite.js";
+import { bootstrapSysadmins } from "./modules/platform/service.js";
+import { Readiness } from "./readiness.js";
+
+export interface RunningService {
+  url: string;
+  stop(): Promise<void>;
+}
+
+type Stopper = () => Promise<void>;
+
+/** The key printed for local use: created on first start, kept in the data folder. */
+async function localApiKey(dataDir: string, log: Logger): Promise<string> {
+  const file = path.join(dataDir, "api-key");
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  const { key } = generateApiKey();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  log.info({ file }, "created a local API key");
+  return key;
+}
+
+async function retry<T>(what: string, log: Logger, fn: () => Promise<T>, stopped: () => boolean): Promise<T> {
+  let delay = 250;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (stopped()) throw err;
+      log.warn({ err: (err as Error).message, retryInMs: delay }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
+/**
+ * Start everything: the embedded dependencies when nothing is configured, the
+ * HTTP server at once (so /healthz answers and /readyz says what is missing),
+ * then the database, the engine and the model with retries and backoff.
+ */
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const stoppers: Stopper[] = [];
+  const customModel = Boolean(config.MODEL_FILE);
+
+  let fgaUrl = config.OPENFGA_API_URL;
+  if (!fgaUrl) {
+    const bin = await findOpenFgaBinary(config.OPENFGA_BIN, (m) => log.info(m));
+    const local = await startLocalOpenFga({
+      bin,
+      engine: "sqlite",
+      uri: `file:${path.resolve(config.DATA_DIR, "openfga.db")}`,
+      log: (m) => log.info(m),
+    });
+    fgaUrl = local.url;
+    stoppers.push(local.stop);
+  }
+
+  let dbUrl = config.DATABASE_URL;
+  let poolMax = config.DATABASE_POOL_MAX;
+  if (!dbUrl && !customModel) {
+    const pg = await startEmbeddedPostgres(path.resolve(config.DATA_DIR, "pglite"));
+    dbUrl = pg.url;
+    poolMax = 1;
+    stoppers.push(pg.stop);
+    log.info("embedded PostgreSQL (PGlite) under the data folder");
+  }
+
+  let apiKeys = config.API_KEYS;
+  let printedKey: string | undefined;
+  if (apiKeys.length === 0) {
+    printedKey = await localApiKey(config.DATA_DIR, log);
+    apiKeys = [{ name: "local", scopes: ["decide", "manage"], hash: hashApiKey(printedKey) }];
+  }
+  const effective: Config = { ...config, API_KEYS: apiKeys };
+
+  const sql = createDb({ url: dbUrl ?? "postgres://unused@127.0.0.1:1/unused", max: poolMax });
+  const engine = new Engine({
+    apiUrl: fgaUrl,
+    apiToken: config.OPENFGA_API_TOKEN,
+    storeId: config.OPENFGA_STORE_ID,
+    modelId: config.OPENFGA_MODEL_ID,
+    timeoutMs: config.OPENFGA_TIMEOUT_MS,
+    searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
+  });
+  const readiness = new Readiness();
+  if (customModel) readiness.database = true;
+  const deps: Deps = {
+    config: effective,
+    log,
+    sql,
+    engine,
+    managementEnabled: !customModel,
+    now: () => new Date(),
+  };
+  const app = createApp({ ...deps, readiness });
+
+  let stopping = false;
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }) as http.Server;
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.PORT;
+  const url = `http://${config.HOST}:${port}`;
+
+  const startup = (async () => {
+    if (!customModel) {
+      await retry(
+        "database",
+        log,
+        async () => {
+          await pingDb(sql);
+          await migrate(sql);
+          readiness.database = true;
+        },
+        () => stopping,
+      );
+    }
+    const model = await retry(
+      "model file",
+      log,
+      () => loadModelFile(config.MODEL_FILE ?? DEFAULT_MODEL_FILE),
+      () => stopping,
+    );
+    await retry(
+      "engine bootstrap",
+      log,
+      async () => {
+        const res = await bootstrapEngine(engine, {
+          storeName: config.OPENFGA_STORE_NAME,
+          storeId: config.OPENFGA_STORE_ID,
+          modelId: config.OPENFGA_MODEL_ID,
+          model,
+        });
+        readiness.engine = true;
+        log.info(res, "engine bootstrapped");
+      },
+      () => stopping,
+    );
+    if (config.TUPLES_FILE) {
+      const tuples = await loadTuplesFile(config.TUPLES_FILE);
+      await retry(
+        "tuples file",
+        log,
+        () => engine.write({ writes: tuples, deletes: [] }),
+        () => stopping,
+      );
+      log.info({ count: tuples.length }, "loaded tuples");
+    }
+    if (!customModel) {
+      await retry(
+        "bootstrap sysadmins",
+        log,
+        () => bootstrapSysadmins(deps, config.BOOTSTRAP_SYSADMINS),
+        () => stopping,
+      );
+      // A crash between an engine write and its commit leaves drift: repair it before serving (R-G3).
+      const report = await retry(
+        "reconcile",
+        log,
+        () => reconcile(deps, { repair: true }),
+        () => stopping,
+      );
+      if (report.repaired)
+        log.warn(
+          { missing: report.missing.length, extra: report.extra.length },
+          "repaired engine drift at start",
+        );
+    }
+    readiness.model = true;
+    log.info({ url }, "ready");
+  })().catch((err) => {
+    if (!stopping) log.error({ err }, "start-up failed");
+  });
+
+  // Keep /readyz honest after start: a dependency that goes away turns it 503.
+  const probe = setInterval(async () => {
+    if (!customModel) {
+      readiness.database = await pingDb(sql).then(
+        () => true as const,
+        (e: Error) => `unreachable: ${e.message}`,
+      );
+    }
+    if (readiness.model === true) {
+      readiness.engine = await engine.ping().then(
+        () => true as const,
+        () => "unreachable",
+      );
+    }
+  }, 2000);
+  probe.unref();
+
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  if (!customModel && config.RECONCILE_INTERVAL_S > 0) {
+    reconcileTimer = setInterval(() => {
+      if (readiness.ready) {
+        reconcile(deps, { repair: true })
+          .then(
+            (r) =>
+              r.repaired &&
+              log.warn({ missing: r.missing.length, extra: r.extra.length }, "repaired engine drift"),
+          )
+          .catch((err) => log.warn({ err: err.message }, "scheduled reconcile failed"));
+      }
+    }, config.RECONCILE_INTERVAL_S * 1000);
+    reconcileTimer.unref();
+  }
+
+  if (printedKey) {
+    process.stdout.write(
+      `\nauthz-sidecar listening on ${url}\nlocal API key (decide+manage): ${printedKey}\n\n`,
+    );
+  }
+
+  return {
+    url,
+    async stop() {
+      stopping = true;
+      clearInterval(probe);
+      if (reconcileTimer) clearInterval(reconcileTimer);
+      // Stop accepting, let in-flight requests finish (bounded), then close pools and children.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, config.SHUTDOWN_TIMEOUT_MS);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await startup.catch(() => {});
+      await sql.end({ timeout: 5 }).catch(() => {});
+      for (const stop of stoppers.reverse()) await stop().catch(() => {});
+    },
+  };
+}
+
+/** TUPLES_FILE: a JSON or YAML list of {user, relation, object[, condition]}. */
+export async function loadTuplesFile(file: string): Promise<Tuple[]> {
+  const text = await readFile(file, "utf8");
+  const data = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  const list = Array.isArray(data) ? data : (data?.tuples ?? []);
+  return (list as Tuple[]).map((t) => {
+    if (!t?.user || !t?.relation || !t?.object) throw new Error(`bad tuple in ${file}: ${JSON.stringify(t)}`);
+    return t;
+  });
+}

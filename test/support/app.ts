@@ -1,0 +1,151 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import postgres from "postgres";
+import { inject } from "vitest";
+import { type AppDeps, createApp } from "../../src/app.js";
+import { type Config, testConfig } from "../../src/config.js";
+import { createDb, type Sql } from "../../src/db/pool.js";
+import type { ActorContext, Deps, Faults } from "../../src/domain/deps.js";
+import { bootstrapEngine, loadModelFile } from "../../src/engine/bootstrap.js";
+import { Engine } from "../../src/engine/client.js";
+import { generateApiKey } from "../../src/http/auth.js";
+import { Readiness } from "../../src/readiness.js";
+
+export interface TestKeys {
+  decide: string;
+  manage: string;
+  both: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** X-Actor-Id (and X-Actor-Email when `email` is given). */
+  actor?: string;
+  email?: string;
+  /** Which key to send: a name from TestKeys, a raw string, or null for none. Default "both". */
+  key?: keyof TestKeys | null | { raw: string };
+  headers?: Record<string, string>;
+}
+
+export interface TestContext {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  sql: Sql;
+  engine: Engine;
+  keys: TestKeys;
+  config: Config;
+  databaseUrl: string;
+  /** A service-layer actor context, for factories. */
+  actor(id: string, email?: string | null): ActorContext;
+  request(method: string, path: string, opts?: RequestOptions): Promise<Response>;
+  /** request() and parse the JSON body. */
+  json<T = any>(
+    method: string,
+    path: string,
+    opts?: RequestOptions,
+  ): Promise<{ status: number; body: T; res: Response }>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  config?: Partial<Record<keyof Config, string>>;
+  faults?: Faults;
+  /** Use a custom model file instead of model/model.fga (management disabled). */
+  modelFile?: string;
+  /** Use this OpenFGA URL instead of the shared one (e.g. a dedicated server a test stops). */
+  openfgaUrl?: string;
+}
+
+/**
+ * A fresh, isolated world per test: a database cloned from the migrated
+ * template, a new OpenFGA store with the model, and the app in-process.
+ */
+export async function createTestContext(opts: TestAppOptions = {}): Promise<TestContext> {
+  const serverUrl = inject("databaseUrl");
+  const dbName = `authz_t_${inject("runId")}_${randomUUID().slice(0, 8)}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${dbName} template ${inject("templateDb")}`);
+  await admin.end();
+  const u = new URL(serverUrl);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+
+  const keys = { decide: generateApiKey(), manage: generateApiKey(), both: generateApiKey() };
+  const config = testConfig({
+    LOG_LEVEL: "silent",
+    API_KEYS: [
+      `decider:decide:${keys.decide.hash}`,
+      `manager:manage:${keys.manage.hash}`,
+      `both:decide+manage:${keys.both.hash}`,
+    ].join(","),
+    ...opts.config,
+  });
+  const sql = createDb({ url: databaseUrl, max: 5 });
+  const engine = new Engine({
+    apiUrl: opts.openfgaUrl ?? inject("openfgaUrl"),
+    timeoutMs: config.OPENFGA_TIMEOUT_MS,
+    searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
+  });
+  await bootstrapEngine(engine, {
+    storeName: `test-${dbName}`,
+    model: await loadModelFile(opts.modelFile),
+  });
+  const readiness = new Readiness();
+  readiness.database = true;
+  readiness.engine = true;
+  readiness.model = true;
+  const deps: AppDeps = {
+    config,
+    log: pino({ level: "silent" }),
+    sql,
+    engine,
+    managementEnabled: !opts.modelFile,
+    now: () => new Date(),
+    faults: opts.faults,
+    readiness,
+  };
+  const app = createApp(deps);
+
+  const request = (method: string, path: string, o: RequestOptions = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    const key = o.key === undefined ? "both" : o.key;
+    if (key !== null) headers.authorization = `Bearer ${typeof key === "object" ? key.raw : keys[key].key}`;
+    if (o.actor) headers["x-actor-id"] = o.actor;
+    if (o.email) headers["x-actor-email"] = o.email;
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    return Promise.resolve(app.request(path, { method, headers, body }));
+  };
+
+  return {
+    app,
+    deps,
+    sql,
+    engine,
+    keys: { decide: keys.decide.key, manage: keys.manage.key, both: keys.both.key },
+    config,
+    databaseUrl,
+    actor: (id, email = null) => ({ actorId: id, actorEmail: email, requestId: `test-${randomUUID()}` }),
+    request,
+    async json(method, path, o) {
+      const res = await request(method, path, o);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, res };
+    },
+    async close() {
+      await sql.end({ timeout: 2 }).catch(() => {});
+      await engine.admin.deleteStore({ storeId: engine.storeId }).catch(() => {});
+      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
+      await a.end();
+    },
+  };
+}
+
+/** The Deps part of a context, for service-layer factories. */
+export function depsOf(t: TestContext): Deps {
+  return t.deps;
+}
