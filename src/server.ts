@@ -17,6 +17,7 @@ import { Engine } from "./engine/client.js";
 import { generateApiKey, hashApiKey } from "./http/auth.js";
 import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
+import { metrics } from "./metrics.js";
 import { bootstrapSysadmins } from "./modules/platform/service.js";
 import { Readiness } from "./readiness.js";
 
@@ -111,7 +112,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
     managementEnabled: !customModel,
     now: () => new Date(),
   };
-  const app = createApp({ ...deps, readiness });
+  const app = createApp({
+    ...deps,
+    readiness,
+    metricsText: config.METRICS_ENABLED ? () => metrics().registry.metrics() : undefined,
+  });
 
   let stopping = false;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }) as http.Server;
