@@ -72,6 +72,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       log: (m) => log.info(m),
     });
     fgaUrl = local.url;
+    log.info({ pid: local.process.pid, url: local.url }, "started local OpenFGA");
     stoppers.push(local.stop);
   }
 

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import postgres from "postgres";
+import { describe, expect, inject, it } from "vitest";
+import { testConfig } from "../../src/config.js";
+import { migrate } from "../../src/db/migrate.js";
+import { createDb } from "../../src/db/pool.js";
+import { freePort } from "../../src/local/ports.js";
+import { startService } from "../../src/server.js";
+
+async function withEmptyDb<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const server = inject("databaseUrl");
+  const name = `authz_t_${inject("runId")}_m${randomUUID().slice(0, 6)}`;
+  const admin = postgres(server, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const u = new URL(server);
+  u.pathname = `/${name}`;
+  try {
+    return await fn(u.toString());
+  } finally {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+describe("migrations", () => {
+  it("apply once, are safe to run twice and concurrently", async () => {
+    await withEmptyDb(async (url) => {
+      const pools = [1, 2, 3].map(() => createDb({ url, max: 2 }));
+      const results = await Promise.all(pools.map((p) => migrate(p)));
+      const applied = results.flatMap((r) => r.applied);
+      expect(new Set(applied).size).toBe(applied.length);
+      expect(applied).toContain("0001_init.sql");
+      const again = await migrate(pools[0]!);
+      expect(again.applied).toEqual([]);
+      const rows = await pools[0]!`select version from schema_migrations`;
+      expect(rows.length).toBe(again.skipped.length);
+      await Promise.all(pools.map((p) => p.end()));
+    });
+  });
+});
+
+describe("start-up with dependencies down", () => {
+  it("keeps serving /healthz and reports each missing dependency on /readyz", async () => {
+    const deadDb = `postgres://postgres@127.0.0.1:${await freePort()}/none`;
+    const deadFga = `http://127.0.0.1:${await freePort()}`;
+    const svc = await startService(
+      testConfig({
+        PORT: "0",
+        DATABASE_URL: deadDb,
+        OPENFGA_API_URL: deadFga,
+        API_KEYS: `k:decide:${"0".repeat(64)}`,
+      }),
+      pino({ level: "silent" }),
+    );
+    try {
+      expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${svc.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = await ready.json();
+      expect(body.checks.model).not.toBe("ok");
+      expect(body.checks.database).not.toBe("ok");
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it("turns ready when the database is reachable", async () => {
+    await withEmptyDb(async (url) => {
+      const svc = await startService(
+        testConfig({
+          PORT: "0",
+          DATABASE_URL: url,
+          OPENFGA_API_URL: inject("openfgaUrl"),
+          OPENFGA_STORE_NAME: `s-${randomUUID()}`,
+          API_KEYS: `k:decide:${"0".repeat(64)}`,
+        }),
+        pino({ level: "silent" }),
+      );
+      try {
+        const deadline = Date.now() + 20_000;
+        let status = 0;
+        while (Date.now() < deadline && status !== 200) {
+          status = (await fetch(`${svc.url}/readyz`)).status;
+          if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(status).toBe(200);
+      } finally {
+        await svc.stop();
+      }
+    });
+  });
+});
