@@ -74,6 +74,11 @@ export const configSchema = z.object({
   OPENFGA_BIN: z.string().min(1).optional(),
   OPENFGA_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   OPENFGA_SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** OpenFGA's own ListObjects/ListUsers result cap and deadline (its --listObjects-max-results,
+   * --listUsers-max-results, --listObjects-deadline, --listUsers-deadline; 0 = none): it cuts
+   * answers there silently, so searches that reach them answer 503 search-incomplete. */
+  OPENFGA_LIST_MAX_RESULTS: z.coerce.number().int().min(0).default(1000),
+  OPENFGA_LIST_DEADLINE_MS: z.coerce.number().int().min(0).default(3000),
   MODEL_FILE: z.string().min(1).optional(),
   TUPLES_FILE: z.string().min(1).optional(),
   API_KEYS: apiKeys.default([]),

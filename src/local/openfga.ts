@@ -66,6 +66,8 @@ export interface LocalOpenFgaOptions {
   engine: "sqlite" | "postgres" | "memory";
   uri?: string;
   log?: (m: string) => void;
+  /** Extra `openfga run` flags (e.g. a low `--listObjects-max-results` in tests). */
+  extraArgs?: string[];
 }
 
 /** Migrate the datastore, then run `openfga run` on free loopback ports as a child process. */
@@ -93,6 +95,7 @@ export async function startLocalOpenFga(opts: LocalOpenFgaOptions): Promise<Loca
       "warn",
       "--log-format",
       "json",
+      ...(opts.extraArgs ?? []),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
