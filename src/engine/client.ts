@@ -1,8 +1,11 @@
 import http from "node:http";
 import { CredentialsMethod, FgaApiValidationError, OpenFgaClient } from "@openfga/sdk";
+import { SpanKind } from "@opentelemetry/api";
 import axios from "axios";
-import { InvalidInput, Unavailable } from "../domain/errors.js";
+import { DomainError, InvalidInput, Unavailable } from "../domain/errors.js";
 import { type Delta, type Tuple, tupleKey } from "../domain/tuples.js";
+import { metrics } from "../metrics.js";
+import { withSpan } from "../telemetry.js";
 
 /** OpenFGA's limits (server defaults). */
 export const MAX_TUPLES_PER_WRITE = 100;
@@ -89,12 +92,14 @@ export class Engine {
 
   async check(item: CheckItem, at = Engine.now()): Promise<boolean> {
     const ids = this.ids();
-    try {
-      const res = await this.client.check({ ...item, context: at }, ids);
-      return res.allowed === true;
-    } catch (err) {
-      throw engineError(err);
-    }
+    return observe("check", { "authz.relation": item.relation, "authz.object": item.object }, async () => {
+      try {
+        const res = await this.client.check({ ...item, context: at }, ids);
+        return res.allowed === true;
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
   }
 
   /** Server-side BatchCheck, chunked at its item limit. An item that errors is a deny with its error. */
@@ -106,17 +111,18 @@ export class Engine {
       const slice = items.slice(start, start + MAX_BATCH_CHECK_ITEMS);
       chunks.push(
         (async () => {
-          let res: Awaited<ReturnType<OpenFgaClient["batchCheck"]>>;
-          try {
-            res = await this.client.batchCheck(
-              {
-                checks: slice.map((it, i) => ({ ...it, context: at, correlationId: String(start + i) })),
-              },
-              { ...ids, maxBatchSize: MAX_BATCH_CHECK_ITEMS, maxParallelRequests: 1 },
-            );
-          } catch (err) {
-            throw engineError(err);
-          }
+          const res = await observe("batch_check", { "authz.items": slice.length }, async () => {
+            try {
+              return await this.client.batchCheck(
+                {
+                  checks: slice.map((it, i) => ({ ...it, context: at, correlationId: String(start + i) })),
+                },
+                { ...ids, maxBatchSize: MAX_BATCH_CHECK_ITEMS, maxParallelRequests: 1 },
+              );
+            } catch (err) {
+              throw engineError(err);
+            }
+          });
           for (const r of res.result) {
             const idx = Number(r.correlationId);
             out[idx] = r.error
@@ -133,23 +139,26 @@ export class Engine {
 
   async listObjects(user: string, relation: string, type: string, at = Engine.now()): Promise<string[]> {
     const ids = this.ids();
-    try {
-      const res = await this.slow.listObjects({ user, relation, type, context: at }, ids);
-      return res.objects ?? [];
-    } catch (err) {
-      throw engineError(err);
-    }
+    return observe("list_objects", { "authz.relation": relation, "authz.type": type }, async () => {
+      try {
+        const res = await this.slow.listObjects({ user, relation, type, context: at }, ids);
+        return res.objects ?? [];
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
   }
 
   async listUsers(
     object: { type: string; id: string },
     relation: string,
     at = Engine.now(),
+    userType = "user",
   ): Promise<string[]> {
     const ids = this.ids();
     try {
       const res = await this.slow.listUsers(
-        { object, relation, user_filters: [{ type: "user" }], context: at },
+        { object, relation, user_filters: [{ type: userType }], context: at },
         ids,
       );
       return (res.users ?? []).flatMap((u) => (u.object ? [u.object.id] : []));
@@ -186,19 +195,25 @@ export class Engine {
       });
     }
     for (const b of batches) {
-      try {
-        await this.slow.write(
-          {
-            writes: b.writes.length ? b.writes : undefined,
-            deletes: b.deletes.length
-              ? b.deletes.map(({ user, relation, object }) => ({ user, relation, object }))
-              : undefined,
-          },
-          { ...ids, conflict: { onDuplicateWrites: "ignore" as never, onMissingDeletes: "ignore" as never } },
-        );
-      } catch (err) {
-        throw engineError(err);
-      }
+      await observe("write", { "authz.writes": b.writes.length, "authz.deletes": b.deletes.length }, () =>
+        this.writeBatch(b, ids),
+      );
+    }
+  }
+
+  private async writeBatch(b: { writes: Tuple[]; deletes: Tuple[] }, ids: ReturnType<Engine["ids"]>) {
+    try {
+      await this.slow.write(
+        {
+          writes: b.writes.length ? b.writes : undefined,
+          deletes: b.deletes.length
+            ? b.deletes.map(({ user, relation, object }) => ({ user, relation, object }))
+            : undefined,
+        },
+        { ...ids, conflict: { onDuplicateWrites: "ignore" as never, onMissingDeletes: "ignore" as never } },
+      );
+    } catch (err) {
+      throw engineError(err);
     }
   }
 
@@ -207,12 +222,14 @@ export class Engine {
     const { storeId } = this.ids();
     let continuationToken: string | undefined;
     do {
-      let res: Awaited<ReturnType<OpenFgaClient["read"]>>;
-      try {
-        res = await this.slow.read({}, { storeId, pageSize: 100, continuationToken });
-      } catch (err) {
-        throw engineError(err);
-      }
+      const token = continuationToken;
+      const res = await observe("read", {}, async () => {
+        try {
+          return await this.slow.read({}, { storeId, pageSize: 100, continuationToken: token });
+        } catch (err) {
+          throw engineError(err);
+        }
+      });
       for (const t of res.tuples ?? []) {
         const k = t.key;
         const tuple: Tuple = { user: k.user, relation: k.relation, object: k.object };
@@ -234,6 +251,35 @@ export class Engine {
     } catch (err) {
       throw engineError(err);
     }
+  }
+}
+
+/**
+ * Every engine call is a client span `openfga.<operation>` and a sample of
+ * authz_engine_call_duration_seconds; calls the engine did not answer
+ * (Unavailable: down, timeout, 5xx) count in authz_engine_errors_total. A
+ * request refused as invalid is an answer, not an engine error. readiness
+ * pings are left out: they would drown the traces every two seconds.
+ */
+async function observe<T>(
+  operation: string,
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const m = metrics();
+  const stop = m.engineSeconds.startTimer({ operation });
+  try {
+    return await withSpan(
+      `openfga.${operation}`,
+      { "rpc.system": "openfga", "rpc.method": operation, ...attributes },
+      fn,
+      SpanKind.CLIENT,
+    );
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.kind === "unavailable") m.engineErrors.inc({ operation });
+    throw err;
+  } finally {
+    stop();
   }
 }
 

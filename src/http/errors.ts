@@ -60,6 +60,9 @@ export function problemResponse(
     requestId: c.get("requestId") as string | undefined,
   };
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  // A fresh Response does not carry headers set earlier with c.header(): echo the request id here.
+  const requestId = c.get("requestId") as string | undefined;
+  if (requestId) headers["x-request-id"] = requestId;
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authz-sidecar"';
   return new Response(JSON.stringify(body), { status, headers });
 }

@@ -1,7 +1,218 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { Deps } from "../../domain/deps.js";
-import { createRouter } from "../../http/openapi.js";
+import type { AppEnv } from "../../http/context.js";
+import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { metrics } from "../../metrics.js";
+import {
+  ActionSearchResponse,
+  DecisionSchema,
+  EntitySearchResponse,
+  EvaluationRequest,
+  EvaluationsRequest,
+  EvaluationsResponse,
+  MetadataResponse,
+  SearchActionRequest,
+  SearchResourceRequest,
+  SearchSubjectRequest,
+} from "./schemas.js";
+import { searchActions, searchResources, searchSubjects } from "./search.js";
+import { evaluate, evaluateMany } from "./service.js";
 
-/** Routes of the decisions module (not implemented yet). */
-export function decisionsRoutes(_deps: Deps) {
-  return createRouter();
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+function post<Req extends z.ZodType, Res extends z.ZodType>(
+  path: string,
+  summary: string,
+  body: Req,
+  response: Res,
+  extra = {},
+) {
+  return createRoute({
+    method: "post",
+    path,
+    tags: ["Decisions (AuthZEN 1.0)"],
+    summary,
+    request: { body: { required: true, content: { "application/json": { schema: body } } } },
+    responses: {
+      200: { description: "the answer", content: { "application/json": { schema: response } } },
+      ...commonErrors,
+      415: problem("the body is not application/json"),
+      ...extra,
+    },
+  });
+}
+
+const evaluationRoute = post("/access/v1/evaluation", "One decision", EvaluationRequest, DecisionSchema);
+const evaluationsRoute = post(
+  "/access/v1/evaluations",
+  "Many decisions (execute_all, deny_on_first_deny, permit_on_first_permit)",
+  EvaluationsRequest,
+  EvaluationsResponse.or(DecisionSchema),
+);
+const searchSubjectRoute = post(
+  "/access/v1/search/subject",
+  "Subjects of a type that may do an action on a resource (ListUsers)",
+  SearchSubjectRequest,
+  EntitySearchResponse,
+);
+const searchResourceRoute = post(
+  "/access/v1/search/resource",
+  "Resources of a type on which a subject may do an action (ListObjects)",
+  SearchResourceRequest,
+  EntitySearchResponse,
+);
+const searchActionRoute = post(
+  "/access/v1/search/action",
+  "The permissions (SPEC §2 names only) a subject holds on a resource",
+  SearchActionRequest,
+  ActionSearchResponse,
+);
+const metadataRoute = createRoute({
+  method: "get",
+  path: "/.well-known/authzen-configuration",
+  tags: ["Decisions (AuthZEN 1.0)"],
+  summary: "PDP metadata (no authentication)",
+  security: [],
+  responses: {
+    200: { description: "PDP metadata", content: { "application/json": { schema: MetadataResponse } } },
+  },
+});
+
+type Result = "allow" | "deny" | "error" | "ok";
+
+/** Count every answer by endpoint and result and time the endpoint; failures count as `error`. */
+async function observe<T>(endpoint: string, fn: () => Promise<T>, results: (r: T) => Result[]): Promise<T> {
+  const m = metrics();
+  const stop = m.decisionSeconds.startTimer({ endpoint });
+  try {
+    const r = await fn();
+    for (const result of results(r)) m.decisions.inc({ endpoint, result });
+    return r;
+  } catch (err) {
+    m.decisions.inc({ endpoint, result: "error" });
+    throw err;
+  } finally {
+    stop();
+  }
+}
+
+const outcome = (d: { decision: boolean; context?: unknown }): Result =>
+  d.context ? "error" : d.decision ? "allow" : "deny";
+
+/** One debug line per decision, ids only (never properties or context values). */
+function logDecision(c: Context<AppEnv>, fields: Record<string, unknown>) {
+  c.get("log").debug(fields, "decision");
+}
+
+/** AuthZEN Authorization API 1.0 (API.md "Decisions"); the `decide` scope is checked in app.ts. */
+export function decisionsRoutes(deps: Deps) {
+  const app = createRouter();
+
+  app.openapi(evaluationRoute, async (c) => {
+    const q = c.req.valid("json");
+    const decision = await observe(
+      "evaluation",
+      () => evaluate(deps, q),
+      (d) => [d ? "allow" : "deny"],
+    );
+    logDecision(c, {
+      endpoint: "evaluation",
+      subject: `${q.subject.type}:${q.subject.id}`,
+      action: q.action.name,
+      resource: `${q.resource.type}:${q.resource.id}`,
+      decision,
+    });
+    return c.json({ decision }, 200);
+  });
+
+  app.openapi(evaluationsRoute, async (c) => {
+    const body = c.req.valid("json");
+    const r = await observe(
+      "evaluations",
+      () => evaluateMany(deps, body),
+      (r) => ("single" in r ? [r.single ? "allow" : "deny"] : r.evaluations.map(outcome)),
+    );
+    if ("single" in r) {
+      logDecision(c, { endpoint: "evaluations", decision: r.single });
+      return c.json({ decision: r.single }, 200);
+    }
+    r.evaluations.forEach((d, index) => {
+      const check = r.checks[index];
+      logDecision(c, {
+        endpoint: "evaluations",
+        index,
+        ...check,
+        decision: d.decision,
+        error: outcome(d) === "error",
+      });
+    });
+    return c.json({ evaluations: r.evaluations }, 200);
+  });
+
+  app.openapi(searchSubjectRoute, async (c) => {
+    const q = c.req.valid("json");
+    const page = await observe(
+      "search_subject",
+      () => searchSubjects(deps, q),
+      () => ["ok"],
+    );
+    logDecision(c, {
+      endpoint: "search_subject",
+      resource: `${q.resource.type}:${q.resource.id}`,
+      count: page.page.count,
+    });
+    return c.json(page, 200);
+  });
+
+  app.openapi(searchResourceRoute, async (c) => {
+    const q = c.req.valid("json");
+    const page = await observe(
+      "search_resource",
+      () => searchResources(deps, q),
+      () => ["ok"],
+    );
+    logDecision(c, {
+      endpoint: "search_resource",
+      subject: `${q.subject.type}:${q.subject.id}`,
+      count: page.page.count,
+    });
+    return c.json(page, 200);
+  });
+
+  app.openapi(searchActionRoute, async (c) => {
+    const q = c.req.valid("json");
+    const page = await observe(
+      "search_action",
+      () => searchActions(deps, q),
+      () => ["ok"],
+    );
+    logDecision(c, {
+      endpoint: "search_action",
+      subject: `${q.subject.type}:${q.subject.id}`,
+      resource: `${q.resource.type}:${q.resource.id}`,
+      actions: page.results.map((a) => a.name),
+    });
+    return c.json(page, 200);
+  });
+
+  app.openapi(metadataRoute, (c) => {
+    const base = (deps.config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+    return c.json(
+      {
+        policy_decision_point: base,
+        access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+        access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+        search_subject_endpoint: `${base}/access/v1/search/subject`,
+        search_resource_endpoint: `${base}/access/v1/search/resource`,
+        search_action_endpoint: `${base}/access/v1/search/action`,
+      },
+      200,
+    );
+  });
+
+  return app;
 }

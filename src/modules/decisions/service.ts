@@ -1,0 +1,196 @@
+import type { Deps } from "../../domain/deps.js";
+import { DomainError, InvalidInput } from "../../domain/errors.js";
+import { type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
+import { isPublicPermission } from "../../engine/permissions.js";
+import { type EvaluationInput, EvaluationRequest, type EvaluationsInput, type Semantic } from "./schemas.js";
+
+/** API.md id charset, for users and resources alike. */
+export const ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+/** Type and relation names of a custom model: nothing that could build a userset or a wildcard. */
+const NAME = /^[^:#@*\s]{1,254}$/;
+
+export interface Decision {
+  decision: boolean;
+  context?: { error: { status: number; message: string } };
+}
+
+type Target = { ok: true; item: CheckItem } | { ok: false; malformed: boolean; message: string };
+
+/**
+ * Map an AuthZEN request to an engine check. With the built-in model only the
+ * SPEC §2 permissions are answered (roles, levels and helpers are internal);
+ * with a custom MODEL_FILE any relation the engine accepts is.
+ */
+export function toCheck(deps: Deps, q: Omit<EvaluationInput, "context">): Target {
+  const { subject, action, resource } = q;
+  if (!ID.test(subject.id) || !ID.test(resource.id)) {
+    return { ok: false, malformed: true, message: "subject.id and resource.id must be valid ids" };
+  }
+  if (deps.managementEnabled) {
+    if (subject.type !== "user" || !isPublicPermission(resource.type, action.name)) {
+      return { ok: false, malformed: false, message: "not a public permission" };
+    }
+  } else if (!NAME.test(subject.type) || !NAME.test(resource.type) || !NAME.test(action.name)) {
+    return { ok: false, malformed: true, message: "malformed type or action name" };
+  }
+  return {
+    ok: true,
+    item: {
+      user: `${subject.type}:${subject.id}`,
+      relation: action.name,
+      object: `${resource.type}:${resource.id}`,
+    },
+  };
+}
+
+/**
+ * The condition context for the engine. The request time is always ours: a
+ * caller's `context` never overrides it. The built-in model reads nothing else
+ * from the request, so a caller's context only reaches custom models.
+ */
+export function engineContext(deps: Deps, context: Record<string, unknown> | undefined, now = Engine.now()) {
+  return deps.managementEnabled ? now : { ...context, ...now };
+}
+
+const isEngineValidation = (err: unknown) => err instanceof DomainError && err.code === "engine-validation";
+
+/** POST /access/v1/evaluation. Unknown or malformed input is a deny; engine failures throw Unavailable. */
+export async function evaluate(deps: Deps, q: EvaluationInput): Promise<boolean> {
+  const target = toCheck(deps, q);
+  if (!target.ok) return false;
+  try {
+    return await deps.engine.check(target.item, engineContext(deps, q.context));
+  } catch (err) {
+    if (isEngineValidation(err)) return false;
+    throw err;
+  }
+}
+
+const itemError = (status: number, message: string): Decision => ({
+  decision: false,
+  context: { error: { status, message } },
+});
+
+/** The short-circuit rule of each semantic: does this answer end the batch? */
+function stops(semantic: Semantic, d: Decision): boolean {
+  if (semantic === "deny_on_first_deny") return !d.decision;
+  if (semantic === "permit_on_first_permit") return d.decision;
+  return false;
+}
+
+type Pending = { index: number; item: CheckItem; context: Record<string, unknown> };
+
+/** Run engine items through server-side BatchCheck, one call per distinct condition context. */
+async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promise<void> {
+  const groups = new Map<string, Pending[]>();
+  for (const p of pending) {
+    const key = JSON.stringify(p.context);
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const ctx = group[0]!.context as ReturnType<typeof Engine.now>;
+      let results: { allowed: boolean; error?: string }[];
+      try {
+        results = await deps.engine.batchCheck(
+          group.map((p) => p.item),
+          ctx,
+        );
+      } catch (err) {
+        if (!isEngineValidation(err)) throw err;
+        results = group.map(() => ({ allowed: false, error: (err as Error).message }));
+      }
+      results.forEach((r, i) => {
+        // The engine reports refused input (unknown type or relation) per item; anything else is its fault.
+        out[group[i]!.index] = r.error
+          ? itemError(/invalid|not found/i.test(r.error) ? 400 : 500, r.error)
+          : { decision: r.allowed };
+      });
+    }),
+  );
+}
+
+/**
+ * POST /access/v1/evaluations. Top-level subject/action/resource/context are
+ * defaults that an item replaces as whole entities. Answers keep request
+ * order; the short-circuit semantics stop after the first deny (or permit)
+ * and answer only up to it, so the engine is asked in order, chunk by chunk.
+ * Without items the request is a single evaluation (AuthZEN §7.1).
+ */
+export async function evaluateMany(
+  deps: Deps,
+  input: EvaluationsInput,
+): Promise<{ single: boolean } | { evaluations: Decision[]; checks: (CheckItem | null)[] }> {
+  const items = input.evaluations ?? [];
+  if (items.length === 0) {
+    const parsed = EvaluationRequest.safeParse(input);
+    if (!parsed.success) {
+      throw InvalidInput(
+        "invalid-request",
+        "without evaluations, subject, action and resource are required",
+        parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      );
+    }
+    return { single: await evaluate(deps, parsed.data) };
+  }
+  const max = deps.config.MAX_BATCH_EVALUATIONS;
+  if (items.length > max) {
+    throw InvalidInput("too-many-evaluations", `at most ${max} evaluations per request`, [
+      { path: "evaluations", message: `${items.length} items; the maximum is ${max}` },
+    ]);
+  }
+  const semantic = input.options?.evaluations_semantic ?? "execute_all";
+  const now = Engine.now();
+  const out: Decision[] = new Array(items.length);
+  const pending: (Pending | null)[] = items.map((raw, index) => {
+    const parsed = EvaluationRequest.safeParse({
+      subject: raw.subject ?? input.subject,
+      action: raw.action ?? input.action,
+      resource: raw.resource ?? input.resource,
+      context: raw.context ?? input.context,
+    });
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      out[index] = itemError(400, `${i.path.join(".") || "item"}: ${i.message}`);
+      return null;
+    }
+    const target = toCheck(deps, parsed.data);
+    if (!target.ok) {
+      out[index] = target.malformed ? itemError(400, target.message) : { decision: false };
+      return null;
+    }
+    return { index, item: target.item, context: engineContext(deps, parsed.data.context, now) };
+  });
+
+  if (semantic === "execute_all") {
+    await runBatch(
+      deps,
+      pending.filter((p): p is Pending => p !== null),
+      out,
+    );
+    return { evaluations: out, checks: pending.map((p) => p?.item ?? null) };
+  }
+  // Short-circuit: a window holds up to one BatchCheck chunk of engine items
+  // and ends early at an answer already known to stop the batch.
+  let start = 0;
+  while (start < items.length) {
+    const window: Pending[] = [];
+    let end = start;
+    while (end < items.length && window.length < MAX_BATCH_CHECK_ITEMS) {
+      const p = pending[end++];
+      if (p) window.push(p);
+      else if (stops(semantic, out[end - 1]!)) break;
+    }
+    await runBatch(deps, window, out);
+    for (let i = start; i < end; i++) {
+      if (stops(semantic, out[i]!)) {
+        return {
+          evaluations: out.slice(0, i + 1),
+          checks: pending.slice(0, i + 1).map((p) => p?.item ?? null),
+        };
+      }
+    }
+    start = end;
+  }
+  return { evaluations: out, checks: pending.map((p) => p?.item ?? null) };
+}
