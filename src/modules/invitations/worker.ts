@@ -1,0 +1,141 @@
+import { createHmac } from "node:crypto";
+import type { Logger } from "pino";
+import type { Sql } from "../../db/pool.js";
+import type { Deps } from "../../domain/deps.js";
+import { expireDue } from "./lifecycle.js";
+
+/**
+ * Outbox delivery (R-I10). State lives only in the `outbox` table, so a
+ * restart loses nothing: an event is delivered when a 2xx came back and
+ * `delivered_at` was committed (at least once: a crash between the two sends
+ * it again; receivers dedupe by the event id header). Claims use
+ * `for update skip locked`, so several replicas share the work, and an event is
+ * never claimed while an earlier event of the same invitation is undelivered
+ * (in order per invitation). Failures back off exponentially.
+ */
+export interface WebhookOptions {
+  url: string;
+  secret: string;
+  pollMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  timeoutMs?: number;
+  batch?: number;
+  /** Also mark pending invitations past expiry (emitting `expired`) every this many ms; 0 = never. */
+  expirySweepMs?: number;
+}
+
+export interface WebhookWorker {
+  stop(): Promise<void>;
+  /** One pass now (tests): returns how many events were delivered. */
+  runOnce(): Promise<number>;
+}
+
+export function signature(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+export function backoffMs(attempts: number, base: number, max: number): number {
+  return Math.min(max, base * 2 ** Math.max(0, attempts - 1));
+}
+
+async function post(o: Required<WebhookOptions>, eventId: string, body: string): Promise<string | null> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  try {
+    const res = await fetch(o.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": eventId,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature(o.secret, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    await res.arrayBuffer().catch(() => {});
+    return res.ok ? null : `HTTP ${res.status}`;
+  } catch (err) {
+    return (err as Error).message.slice(0, 200);
+  }
+}
+
+export async function deliverBatch(sql: Sql, o: Required<WebhookOptions>, log: Logger): Promise<number> {
+  let delivered = 0;
+  await sql.begin(async (tx) => {
+    const rows = await tx`select o.id, o.event_id, o.topic, o.payload, o.attempts, o.created_at from outbox o
+      where o.delivered_at is null and o.next_attempt_at <= now()
+        and not exists (select 1 from outbox e where e.aggregate_id = o.aggregate_id and e.id < o.id
+                        and e.delivered_at is null)
+      order by o.id limit ${o.batch} for update of o skip locked`;
+    for (const r of rows) {
+      const body = JSON.stringify({
+        id: r.event_id,
+        type: r.topic,
+        createdAt: (r.created_at as Date).toISOString(),
+        data: r.payload,
+      });
+      const error = await post(o, r.event_id, body);
+      if (error === null) {
+        await tx`update outbox set delivered_at = now(), attempts = attempts + 1, last_error = null where id = ${r.id}`;
+        delivered++;
+      } else {
+        const delay = backoffMs(r.attempts + 1, o.baseDelayMs, o.maxDelayMs);
+        await tx`update outbox set attempts = attempts + 1, last_error = ${error},
+          next_attempt_at = now() + ${delay} * interval '1 millisecond' where id = ${r.id}`;
+        log.warn(
+          { eventId: r.event_id, attempts: r.attempts + 1, retryInMs: delay, error },
+          "webhook delivery failed",
+        );
+      }
+    }
+  });
+  return delivered;
+}
+
+export function startWebhookWorker(deps: Deps, opts: WebhookOptions): WebhookWorker {
+  const o: Required<WebhookOptions> = {
+    pollMs: 1000,
+    baseDelayMs: 1000,
+    maxDelayMs: 5 * 60_000,
+    timeoutMs: 5000,
+    batch: 20,
+    expirySweepMs: 60_000,
+    ...opts,
+  };
+  const log = deps.log.child({ component: "webhook" });
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  let lastSweep = 0;
+
+  const pass = async (): Promise<number> => {
+    if (o.expirySweepMs > 0 && Date.now() - lastSweep >= o.expirySweepMs) {
+      lastSweep = Date.now();
+      await expireDue(deps).catch((err) => log.warn({ err: (err as Error).message }, "expiry sweep failed"));
+    }
+    let total = 0;
+    for (;;) {
+      const n = await deliverBatch(deps.sql, o, log);
+      total += n;
+      if (n < o.batch || stopped) return total;
+    }
+  };
+  const loop = () => {
+    if (stopped) return;
+    running = pass()
+      .catch((err) => log.warn({ err: (err as Error).message }, "webhook pass failed"))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, o.pollMs);
+      });
+  };
+  loop();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+    runOnce: () => pass(),
+  };
+}
