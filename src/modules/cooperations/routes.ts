@@ -1,7 +1,125 @@
+import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { createRouter } from "../../http/openapi.js";
+import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import {
+  CooperationPageSchema,
+  CooperationSchema,
+  CoopParams,
+  ExpiryBody,
+  ListQuery,
+  OrgParams,
+  ShareBody,
+  ShareParams,
+} from "./schemas.js";
+import * as service from "./service.js";
 
-/** Routes of the cooperations module (not implemented yet). */
-export function cooperationsRoutes(_deps: Deps) {
-  return createRouter();
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+const json = (schema: typeof CooperationSchema | typeof CooperationPageSchema, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const errors = { ...commonErrors, 404: problem("no such cooperation, share or resource") };
+const changeErrors = { ...errors, 409: problem("ended, invalid state transition or conflict") };
+const body = <T>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});
+const tags = ["cooperations"];
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/cooperations",
+  tags,
+  summary: "List an organization's cooperations (admins)",
+  request: { params: OrgParams, query: ListQuery },
+  responses: { 200: json(CooperationPageSchema, "a page of cooperations"), ...commonErrors },
+});
+const get = createRoute({
+  method: "get",
+  path: "/v1/cooperations/{coopId}",
+  tags,
+  summary: "Read a cooperation (admins of either side)",
+  request: { params: CoopParams },
+  responses: { 200: json(CooperationSchema, "the cooperation"), ...errors },
+});
+const patch = createRoute({
+  method: "patch",
+  path: "/v1/cooperations/{coopId}",
+  tags,
+  summary: "Set, extend or clear the expiry (owner admins)",
+  request: { params: CoopParams, ...body(ExpiryBody) },
+  responses: { 200: json(CooperationSchema, "the cooperation"), ...changeErrors },
+});
+const putShare = createRoute({
+  method: "put",
+  path: "/v1/cooperations/{coopId}/shares/{type}/{id}",
+  tags,
+  summary: "Add or change a share (owner admins; R-C3, R-C4)",
+  request: { params: ShareParams, ...body(ShareBody) },
+  responses: { 200: json(CooperationSchema, "the cooperation with its shares"), ...changeErrors },
+});
+const deleteShare = createRoute({
+  method: "delete",
+  path: "/v1/cooperations/{coopId}/shares/{type}/{id}",
+  tags,
+  summary: "Remove a share and the delegations it alone covered (owner admins; R-C9)",
+  request: { params: ShareParams },
+  responses: { 204: { description: "removed" }, ...changeErrors },
+});
+const lifecycle = (verb: "pause" | "resume" | "end", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/v1/cooperations/{coopId}/${verb}`,
+    tags,
+    summary,
+    request: { params: CoopParams },
+    responses: { 200: json(CooperationSchema, "the cooperation"), ...changeErrors },
+  });
+
+/** Routes of the cooperations module (API.md "Cooperations"). */
+export function cooperationsRoutes(deps: Deps) {
+  const app = createRouter();
+  const ctx = (c: {
+    get(k: "actor"): { id: string; email: string | null } | undefined;
+    get(k: "requestId"): string;
+  }) => {
+    const actor = c.get("actor")!;
+    return { actorId: actor.id, actorEmail: actor.email, requestId: c.get("requestId") };
+  };
+
+  app.openapi(list, async (c) => {
+    const { orgId } = c.req.valid("param");
+    const q = c.req.valid("query");
+    return c.json(await service.listCooperations(deps, ctx(c), { organizationId: orgId, ...q }), 200);
+  });
+  app.openapi(get, async (c) =>
+    c.json(await service.getCooperation(deps, ctx(c), c.req.valid("param").coopId), 200),
+  );
+  app.openapi(patch, async (c) => {
+    const { expiresAt } = c.req.valid("json");
+    const at = expiresAt === null ? null : new Date(expiresAt);
+    return c.json(await service.setExpiry(deps, ctx(c), c.req.valid("param").coopId, at), 200);
+  });
+  app.openapi(putShare, async (c) => {
+    const { coopId, type, id } = c.req.valid("param");
+    const { level } = c.req.valid("json");
+    return c.json(await service.putShare(deps, ctx(c), coopId, { type, id }, level), 200);
+  });
+  app.openapi(deleteShare, async (c) => {
+    const { coopId, type, id } = c.req.valid("param");
+    await service.deleteShare(deps, ctx(c), coopId, { type, id });
+    return c.body(null, 204);
+  });
+  for (const [verb, summary] of [
+    ["pause", "Pause an active cooperation (owner admins; R-C5)"],
+    ["resume", "Resume a paused cooperation, restoring exactly what was shared (owner admins; R-C10)"],
+    ["end", "End a cooperation, removing its shares and delegations (either side's admins; R-C10)"],
+  ] as const) {
+    app.openapi(lifecycle(verb, summary), async (c) =>
+      c.json(await service.transition(deps, ctx(c), c.req.valid("param").coopId, verb), 200),
+    );
+  }
+  return app;
 }

@@ -1,0 +1,268 @@
+import { can } from "../../domain/authorize.js";
+import {
+  type CooperationRow,
+  cooperationOrgIds,
+  lockCooperation,
+  pruneUncoveredDelegations,
+  removeAllDelegations,
+  removeShareRow,
+} from "../../domain/cooperations.js";
+import type { ActorContext, Deps } from "../../domain/deps.js";
+import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
+import { cooperationTuples, shareTuples } from "../../domain/tuples.js";
+import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import * as repo from "./repo.js";
+
+/**
+ * Cooperation verbs after creation (R-C1…R-C11): authority through the model
+ * (`can_manage_cooperations` on the owner or partner organization), then the
+ * change as one unit of work. Sharing itself is switched on and off by the
+ * cooperation's `partner` tuple (see cooperationTuples): pause and end drop
+ * it, resume writes it back, and expiry is its `not_expired` condition, so
+ * expiry takes effect at the instant without any job (R-C6).
+ */
+
+export type ReadState = "pending" | "active" | "paused" | "expired" | "ended";
+
+export interface CooperationView {
+  id: string;
+  ownerOrganizationId: string;
+  partnerOrganizationId: string | null;
+  state: ReadState;
+  expiresAt: string | null;
+  createdAt: string;
+  shares: { resource: { type: ResourceType; id: string }; level: JobLevel }[];
+}
+
+/** R-C5: an active cooperation whose expiry has passed reads `expired` (computed, never stored). */
+export function readState(c: Pick<CooperationRow, "state" | "expiresAt">, now: Date): ReadState {
+  if (c.state === "active" && c.expiresAt && c.expiresAt.getTime() <= now.getTime()) return "expired";
+  return c.state;
+}
+
+function view(deps: Deps, c: CooperationRow & { createdAt: Date }, shares: repo.ShareRow[]): CooperationView {
+  return {
+    id: c.id,
+    ownerOrganizationId: c.ownerOrganizationId,
+    partnerOrganizationId: c.partnerOrganizationId,
+    state: readState(c, deps.now()),
+    expiresAt: c.expiresAt ? c.expiresAt.toISOString() : null,
+    createdAt: c.createdAt.toISOString(),
+    shares: shares
+      .filter((s) => s.cooperationId === c.id)
+      .map(({ resource, level }) => ({ resource, level })),
+  };
+}
+
+type Side = "owner" | "partner";
+
+/** Load a cooperation and require the actor to administer one of `sides` (R-C2). */
+async function authorize(deps: Deps, ctx: ActorContext, id: string, sides: Side[]) {
+  const c = await repo.findCooperation(deps.sql, id);
+  if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
+  for (const side of sides) {
+    const org = side === "owner" ? c.ownerOrganizationId : c.partnerOrganizationId;
+    if (org && (await can(deps, ctx.actorId, "can_manage_cooperations", `organization:${org}`))) return c;
+  }
+  throw Forbidden(
+    "forbidden",
+    `only admins of the ${sides.join(" or ")} organization may do this on cooperation ${id}`,
+  );
+}
+
+async function load(deps: Deps, id: string): Promise<CooperationView> {
+  const c = await repo.findCooperation(deps.sql, id);
+  if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
+  return view(deps, c, await repo.sharesOf(deps.sql, [id]));
+}
+
+export async function getCooperation(deps: Deps, ctx: ActorContext, id: string) {
+  await authorize(deps, ctx, id, ["owner", "partner"]);
+  return load(deps, id);
+}
+
+function decodeCursor(cursor: string | undefined) {
+  if (!cursor) return null;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof v?.c === "string" && typeof v?.i === "string" && !Number.isNaN(Date.parse(v.c))) {
+      return { createdAt: v.c as string, id: v.i as string };
+    }
+  } catch {}
+  throw InvalidInput("invalid-cursor", "the cursor is not valid", [{ path: "cursor", message: "invalid" }]);
+}
+
+export async function listCooperations(
+  deps: Deps,
+  ctx: ActorContext,
+  q: { organizationId: string; direction?: "outgoing" | "incoming"; limit: number; cursor?: string },
+) {
+  const object = `organization:${q.organizationId}`;
+  if (!(await can(deps, ctx.actorId, "can_manage_cooperations", object))) {
+    throw Forbidden("forbidden", `the actor lacks can_manage_cooperations on ${object}`);
+  }
+  const rows = await repo.listCooperations(deps.sql, {
+    organizationId: q.organizationId,
+    direction: q.direction,
+    limit: q.limit,
+    after: decodeCursor(q.cursor),
+  });
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  const nextCursor =
+    rows.length > q.limit && last
+      ? Buffer.from(JSON.stringify({ c: last.cursorAt, i: last.id })).toString("base64url")
+      : null;
+  const shares = await repo.sharesOf(
+    deps.sql,
+    page.map((c) => c.id),
+  );
+  return { items: page.map((c) => view(deps, c, shares)), nextCursor };
+}
+
+/** Lock the row and refuse changes to an ended cooperation. */
+async function lockOpen(uow: UnitOfWork, id: string): Promise<CooperationRow> {
+  const c = await lockCooperation(uow, id);
+  if (c.state === "ended") throw Conflict("cooperation-ended", `cooperation ${id} has ended`);
+  return c;
+}
+
+/** R-C3, R-C4: add or change a share on a resource the owner organization owns. */
+export async function putShare(
+  deps: Deps,
+  ctx: ActorContext,
+  id: string,
+  resource: { type: ResourceType; id: string },
+  level: JobLevel,
+) {
+  await authorize(deps, ctx, id, ["owner"]);
+  await runChange(deps, ctx, async (uow) => {
+    const c = await lockOpen(uow, id);
+    const owner = await repo.lockResourceOwner(uow.tx, resource.type, resource.id);
+    if (!owner) throw NotFound("resource-not-found", `no ${resource.type} ${resource.id}`);
+    if (owner !== c.ownerOrganizationId) {
+      if (await repo.receivesResource(uow.tx, c.ownerOrganizationId, resource.type, resource.id)) {
+        throw Forbidden(
+          "resharing-forbidden",
+          "a resource received through a cooperation cannot be shared on",
+        );
+      }
+      throw Forbidden("not-owner", `${resource.type} ${resource.id} is not owned by the owner organization`);
+    }
+    const prev = await repo.shareLevel(uow.tx, id, resource.type, resource.id);
+    if (prev === level) return;
+    await repo.upsertShare(uow.tx, { cooperationId: id, resource, level });
+    const tuple = (l: JobLevel) =>
+      shareTuples({ cooperationId: id, resourceType: resource.type, resourceId: resource.id, level: l });
+    // A changed level is delete + write of the share tuple; delegations keep
+    // their delegated level and the model caps them live (R-C9).
+    uow.tuples(prev ? tuple(prev) : [], tuple(level));
+    uow.audit({
+      action: prev ? "cooperation.share.changed" : "cooperation.share.added",
+      target: { type: "cooperation", id },
+      organizationIds: cooperationOrgIds(c),
+      before: prev ? { resource, level: prev } : null,
+      after: { resource, level },
+    });
+  });
+  return load(deps, id);
+}
+
+/** R-C9: removing a share deletes the delegations no remaining share covers. */
+export async function deleteShare(
+  deps: Deps,
+  ctx: ActorContext,
+  id: string,
+  resource: { type: ResourceType; id: string },
+) {
+  await authorize(deps, ctx, id, ["owner"]);
+  await runChange(deps, ctx, async (uow) => {
+    const c = await lockOpen(uow, id);
+    if (!(await removeShareRow(uow, c, resource))) {
+      throw NotFound("share-not-found", `cooperation ${id} does not share ${resource.type} ${resource.id}`);
+    }
+    await pruneUncoveredDelegations(uow, c);
+  });
+}
+
+const TRANSITIONS = {
+  pause: { from: ["active"], to: "paused", sides: ["owner"] },
+  resume: { from: ["paused"], to: "active", sides: ["owner"] },
+  end: { from: ["pending", "active", "paused"], to: "ended", sides: ["owner", "partner"] },
+} as const;
+
+/**
+ * R-C5: pause (active → paused), resume (paused → active), end (→ ended).
+ * Pause and resume touch only the partner tuple, so shares and delegations
+ * come back exactly as they were (R-C10); end deletes them all.
+ */
+export async function transition(deps: Deps, ctx: ActorContext, id: string, verb: keyof typeof TRANSITIONS) {
+  const t = TRANSITIONS[verb];
+  await authorize(deps, ctx, id, [...t.sides]);
+  await runChange(deps, ctx, async (uow) => {
+    const before = await lockCooperation(uow, id);
+    // An expired cooperation is not active for pausing: extend or end it.
+    const guard = verb === "pause" ? deps.now() : undefined;
+    if (!(await repo.transition(uow.tx, id, [...t.from], t.to, guard))) {
+      throw Conflict(
+        "invalid-state-transition",
+        `cannot ${verb} a cooperation that is ${readState(before, deps.now())}`,
+        { state: readState(before, deps.now()) },
+      );
+    }
+    const after: CooperationRow = { ...before, state: t.to };
+    let removed: unknown;
+    if (verb === "end") {
+      const shares = await repo.deleteAllShares(uow.tx, id);
+      for (const s of shares) {
+        uow.tuples(
+          shareTuples({
+            cooperationId: id,
+            resourceType: s.resource.type,
+            resourceId: s.resource.id,
+            level: s.level,
+          }),
+          [],
+        );
+      }
+      const delegations = await removeAllDelegations(uow, before);
+      removed = { shares: shares.map(({ resource, level }) => ({ resource, level })), delegations };
+    }
+    uow.tuples(cooperationTuples(before), cooperationTuples(after));
+    uow.audit({
+      action: `cooperation.${t.to === "active" ? "resumed" : t.to}`,
+      target: { type: "cooperation", id },
+      organizationIds: cooperationOrgIds(before),
+      before: { state: before.state },
+      after: { state: t.to, ...(removed ? { removed } : {}) },
+    });
+  });
+  return load(deps, id);
+}
+
+/** R-C5: set, extend or clear the expiry; the partner tuple's condition follows. */
+export async function setExpiry(deps: Deps, ctx: ActorContext, id: string, expiresAt: Date | null) {
+  if (expiresAt && expiresAt.getTime() <= deps.now().getTime()) {
+    throw InvalidInput("expiry-in-past", "expiresAt must be in the future", [
+      { path: "expiresAt", message: "must be in the future" },
+    ]);
+  }
+  await authorize(deps, ctx, id, ["owner"]);
+  await runChange(deps, ctx, async (uow) => {
+    const before = await lockOpen(uow, id);
+    if (!(await repo.setExpiry(uow.tx, id, expiresAt))) {
+      throw Conflict("cooperation-ended", `cooperation ${id} has ended`);
+    }
+    const after: CooperationRow = { ...before, expiresAt };
+    uow.tuples(cooperationTuples(before), cooperationTuples(after));
+    uow.audit({
+      action: "cooperation.expiry.set",
+      target: { type: "cooperation", id },
+      organizationIds: cooperationOrgIds(before),
+      before: { expiresAt: before.expiresAt },
+      after: { expiresAt },
+    });
+  });
+  return load(deps, id);
+}

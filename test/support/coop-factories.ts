@@ -1,0 +1,154 @@
+import {
+  activateCooperation,
+  type CooperationRow,
+  createPendingCooperation,
+  type ShareInput,
+} from "../../src/domain/cooperations.js";
+import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
+import { runChange } from "../../src/domain/unit-of-work.js";
+import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+import type { TestContext } from "./app.js";
+import { addMemberTo, createOrg, userId } from "./factories.js";
+
+/** Shorthand for a share: `share("park", id, "operator")`. */
+export function share(type: ResourceType, id: string, level: JobLevel): ShareInput {
+  return { resource: { type, id }, level };
+}
+
+/** A pending cooperation owner → partner (nothing shared yet, R-C6), through the domain verbs. */
+export async function pendingCooperation(
+  t: TestContext,
+  c: { owner: string; partner: string | null; shares?: ShareInput[]; expiresAt?: Date | null },
+): Promise<CooperationRow> {
+  return runChange(t.deps, t.actor("system"), (uow) =>
+    createPendingCooperation(uow, {
+      ownerOrganizationId: c.owner,
+      partnerOrganizationId: c.partner,
+      expiresAt: c.expiresAt ?? null,
+      shares: c.shares ?? [],
+    }),
+  );
+}
+
+/** An active cooperation owner → partner with its shares, as an accepted invitation leaves it. */
+export async function activeCooperation(
+  t: TestContext,
+  c: { owner: string; partner: string; shares?: ShareInput[]; expiresAt?: Date | null },
+): Promise<CooperationRow> {
+  return runChange(t.deps, t.actor("system"), async (uow) => {
+    const pending = await createPendingCooperation(uow, {
+      ownerOrganizationId: c.owner,
+      partnerOrganizationId: c.partner,
+      expiresAt: c.expiresAt ?? null,
+      shares: c.shares ?? [],
+    });
+    return activateCooperation(uow, pending.id, c.partner);
+  });
+}
+
+/** A park in an organization's portfolio (rows + tuples), for tests that run before the resources API. */
+export async function parkIn(
+  t: TestContext,
+  p: { organizationId: string; portfolioId: string; id?: string; name?: string },
+): Promise<string> {
+  const id = p.id ?? userId("park");
+  await runChange(t.deps, t.actor("system"), async (uow) => {
+    await uow.tx`insert into parks (id, portfolio_id, organization_id, name)
+      values (${id}, ${p.portfolioId}, ${p.organizationId}, ${p.name ?? id})`;
+    uow.tuples([], parkTuples({ id, organizationId: p.organizationId, portfolioId: p.portfolioId }));
+  });
+  return id;
+}
+
+/**
+ * A delegation row + tuple written directly (what the grants endpoint does for
+ * a partner admin), for tests that need one without going through the API.
+ */
+export async function delegation(
+  t: TestContext,
+  d: {
+    cooperationId: string;
+    partnerOrganizationId: string;
+    resource: { type: ResourceType; id: string };
+    userId: string;
+    level: JobLevel;
+    grantedBy: string;
+  },
+): Promise<void> {
+  await runChange(t.deps, t.actor(d.grantedBy), async (uow) => {
+    await uow.tx`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
+      values (${d.resource.type}, ${d.resource.id}, ${d.userId}, ${d.level}, ${d.partnerOrganizationId},
+        ${d.cooperationId}, ${d.grantedBy})`;
+    uow.tuples(
+      [],
+      grantTuples({
+        resourceType: d.resource.type,
+        resourceId: d.resource.id,
+        userId: d.userId,
+        level: d.level,
+        cooperationId: d.cooperationId,
+      }),
+    );
+  });
+}
+
+/**
+ * Two organizations ready to cooperate: the owner with its first portfolio and
+ * a park in it; the partner with an admin, an asset_manager_technical, a
+ * member and an external.
+ */
+export async function coopWorld(t: TestContext) {
+  const owner = await createOrg(t);
+  const partner = await createOrg(t);
+  const park = await parkIn(t, { organizationId: owner.id, portfolioId: owner.portfolioId });
+  const amt = await addMemberTo(t, partner.id, "asset_manager_technical");
+  const member = await addMemberTo(t, partner.id, "member");
+  const external = await addMemberTo(t, partner.id, "external");
+  return { owner, partner, park, portfolio: owner.portfolioId, amt, member, external };
+}
+
+/**
+ * One check, retried when the engine does not answer in time: the shared test
+ * OpenFGA runs on a small, busy machine. A deny is never retried.
+ */
+async function check(t: TestContext, item: { user: string; relation: string; object: string }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await t.engine.check(item);
+    } catch (err) {
+      if (attempt >= 4 || (err as { code?: string }).code !== "engine-unavailable") throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+/** One decision through the engine (the same check the decision API makes). */
+export function decide(t: TestContext, user: string, action: string, object: string): Promise<boolean> {
+  return check(t, { user: `user:${user}`, relation: action, object });
+}
+
+/**
+ * Every decision of users × actions × objects, as "user action object" → allowed.
+ * Single checks, four at a time: large server-side batches hit OpenFGA's
+ * request deadline on a loaded CI machine.
+ */
+export async function decisionMatrix(
+  t: TestContext,
+  users: string[],
+  actions: readonly string[],
+  objects: string[],
+): Promise<Record<string, boolean>> {
+  const items = users.flatMap((u) =>
+    actions.flatMap((a) => objects.map((o) => ({ user: `user:${u}`, relation: a, object: o }))),
+  );
+  const out: Record<string, boolean> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const it = items[next++]!;
+      out[`${it.user} ${it.relation} ${it.object}`] = await check(t, it);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return out;
+}
