@@ -1,7 +1,171 @@
-import type { Deps } from "../../domain/deps.js";
-import { createRouter } from "../../http/openapi.js";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ActorContext, Deps } from "../../domain/deps.js";
+import type { ResourceType } from "../../engine/permissions.js";
+import type { AppEnv } from "../../http/context.js";
+import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { deleteGrant, listGrants, putGrant } from "./grants.js";
+import {
+  GrantBody,
+  GrantListSchema,
+  GrantParams,
+  GrantSchema,
+  GrantsQuery,
+  ParkBody,
+  ParkParams,
+  ParkSchema,
+  PortfolioBody,
+  PortfolioParams,
+  PortfolioSchema,
+  ResourceParams,
+} from "./schemas.js";
+import { deleteResource, putPark, putPortfolio, recordActor } from "./service.js";
 
-/** Routes of the resources module (not implemented yet). */
-export function resourcesRoutes(_deps: Deps) {
-  return createRouter();
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+const json = <T>(schema: T) => ({ "application/json": { schema } });
+const TAG = ["Resources and grants"];
+
+function actorOf(c: Context<AppEnv>): ActorContext {
+  const actor = c.get("actor");
+  if (!actor) throw new Error("management route without an actor");
+  return { actorId: actor.id, actorEmail: actor.email, requestId: c.get("requestId") };
+}
+
+const dates = <T extends { createdAt: Date; updatedAt: Date }>(r: T) => ({
+  ...r,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+});
+
+const putPortfolioRoute = createRoute({
+  method: "put",
+  path: "/v1/portfolios/{portfolioId}",
+  tags: TAG,
+  summary: "Create or update a portfolio (can_create_portfolio on the organization)",
+  request: { params: PortfolioParams, body: { required: true, content: json(PortfolioBody) } },
+  responses: {
+    200: { description: "updated (or unchanged)", content: json(PortfolioSchema) },
+    201: { description: "created", content: json(PortfolioSchema) },
+    ...commonErrors,
+    409: problem("portfolio-owned-elsewhere"),
+  },
+});
+
+const putParkRoute = createRoute({
+  method: "put",
+  path: "/v1/parks/{parkId}",
+  tags: TAG,
+  summary: "Create, update or move a park (can_create_park on the owner organization)",
+  request: { params: ParkParams, body: { required: true, content: json(ParkBody) } },
+  responses: {
+    200: { description: "updated, moved (or unchanged)", content: json(ParkSchema) },
+    201: { description: "created", content: json(ParkSchema) },
+    ...commonErrors,
+    404: problem("portfolio-not-found"),
+    409: problem("park-in-other-organization"),
+  },
+});
+
+function deleteRoute(type: ResourceType) {
+  return createRoute({
+    method: "delete",
+    path: `/v1/${type}s/{id}`,
+    tags: TAG,
+    summary: `Remove a ${type} and all access to it (admins and moderators of the owner)`,
+    request: { params: ResourceParams },
+    responses: {
+      204: { description: "removed" },
+      ...commonErrors,
+      404: problem(`${type}-not-found`),
+      ...(type === "portfolio" ? { 409: problem("portfolio-not-empty") } : {}),
+    },
+  });
+}
+
+function grantRoutes(type: ResourceType) {
+  const base = `/v1/${type}s/{id}/grants`;
+  const put = createRoute({
+    method: "put",
+    path: `${base}/{userId}`,
+    tags: TAG,
+    summary: `Grant (owner) or delegate (partner admin) a level on a ${type}`,
+    request: { params: GrantParams, body: { required: true, content: json(GrantBody) } },
+    responses: {
+      200: { description: "changed (or unchanged)", content: json(GrantSchema) },
+      201: { description: "created", content: json(GrantSchema) },
+      ...commonErrors,
+      403: problem("forbidden, level-above-cap, level-above-external-cap"),
+      404: problem(`${type}-not-found`),
+      409: problem("not-a-member"),
+    },
+  });
+  const del = createRoute({
+    method: "delete",
+    path: `${base}/{userId}`,
+    tags: TAG,
+    summary: `Remove a grant or a delegation on a ${type}`,
+    request: { params: GrantParams },
+    responses: { 204: { description: "removed" }, ...commonErrors, 404: problem("grant-not-found") },
+  });
+  const list = createRoute({
+    method: "get",
+    path: base,
+    tags: TAG,
+    summary: `Grants and delegations on a ${type}, with the level the engine grants now`,
+    request: { params: ResourceParams, query: GrantsQuery },
+    responses: { 200: { description: "a page", content: json(GrantListSchema) }, ...commonErrors },
+  });
+  return { put, del, list };
+}
+
+/** API.md "Resources and grants". */
+export function resourcesRoutes(deps: Deps) {
+  const app = createRouter();
+  app.openapi(putPortfolioRoute, async (c) => {
+    const ctx = actorOf(c);
+    await recordActor(deps, ctx);
+    const { portfolioId } = c.req.valid("param");
+    const r = await putPortfolio(deps, ctx, { id: portfolioId, ...c.req.valid("json") });
+    return c.json(dates(r.resource), r.created ? 201 : 200);
+  });
+  app.openapi(putParkRoute, async (c) => {
+    const ctx = actorOf(c);
+    await recordActor(deps, ctx);
+    const { parkId } = c.req.valid("param");
+    const r = await putPark(deps, ctx, { id: parkId, ...c.req.valid("json") });
+    return c.json(dates(r.resource), r.created ? 201 : 200);
+  });
+  for (const type of ["park", "portfolio"] as const) {
+    app.openapi(deleteRoute(type), async (c) => {
+      const ctx = actorOf(c);
+      await recordActor(deps, ctx);
+      await deleteResource(deps, ctx, type, c.req.valid("param").id);
+      return c.body(null, 204);
+    });
+    const routes = grantRoutes(type);
+    app.openapi(routes.put, async (c) => {
+      const ctx = actorOf(c);
+      await recordActor(deps, ctx);
+      const { id, userId } = c.req.valid("param");
+      const r = await putGrant(deps, ctx, { type, id, userId, level: c.req.valid("json").level });
+      return c.json(r.grant, r.created ? 201 : 200);
+    });
+    app.openapi(routes.del, async (c) => {
+      const ctx = actorOf(c);
+      await recordActor(deps, ctx);
+      const { id, userId } = c.req.valid("param");
+      await deleteGrant(deps, ctx, { type, id, userId });
+      return c.body(null, 204);
+    });
+    app.openapi(routes.list, async (c) => {
+      const ctx = actorOf(c);
+      await recordActor(deps, ctx);
+      const { limit, cursor } = c.req.valid("query");
+      return c.json(await listGrants(deps, ctx, { type, id: c.req.valid("param").id, limit, cursor }), 200);
+    });
+  }
+  return app;
 }

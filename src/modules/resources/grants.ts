@@ -1,0 +1,205 @@
+import { lockCooperation } from "../../domain/cooperations.js";
+import type { ActorContext, Deps } from "../../domain/deps.js";
+import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
+import { grantTuples } from "../../domain/tuples.js";
+import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permissions.js";
+import { grantAudit, removeGrant } from "./access.js";
+import { effectiveLevel, levelsAtOrBelow, withinCap } from "./levels.js";
+import * as repo from "./repo.js";
+
+/**
+ * Grants (own organization, R-O3, R-O4) and delegations (partner admins,
+ * R-C8, R-C9, R-C11). Which one a call makes is decided by the model: an
+ * actor holding manage_own_access on the resource grants; else one holding
+ * manage_delegations delegates; else 403.
+ */
+
+interface Resource {
+  type: ResourceType;
+  id: string;
+  organizationId: string;
+  portfolioId: string | null;
+}
+
+type Side = "owner" | "partner";
+
+async function loadResource(db: repo.Db, type: ResourceType, id: string, lock = false): Promise<Resource> {
+  const row = type === "park" ? await repo.findPark(db, id, lock) : await repo.findPortfolio(db, id, lock);
+  if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+  const portfolioId = type === "park" ? (row as repo.ParkRow).portfolioId : null;
+  return { type, id, organizationId: row.organizationId, portfolioId };
+}
+
+/** The actor's side on the resource, from the model (one batch check). */
+async function sideOf(deps: Deps, actorId: string, r: Resource): Promise<Side | null> {
+  const [own, deleg] = await deps.engine.batchCheck(
+    ["manage_own_access", "manage_delegations"].map((relation) => ({
+      user: `user:${actorId}`,
+      relation,
+      object: `${r.type}:${r.id}`,
+    })),
+  );
+  if (own?.allowed) return "owner";
+  if (deleg?.allowed) return "partner";
+  return null;
+}
+
+export interface GrantView {
+  userId: string;
+  level: JobLevel;
+  effectiveLevel: JobLevel | null;
+  organizationId: string;
+  cooperationId: string | null;
+}
+
+export async function putGrant(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { type: ResourceType; id: string; userId: string; level: JobLevel },
+): Promise<{ grant: GrantView; created: boolean }> {
+  const found = await loadResource(deps.sql, input.type, input.id);
+  const side = await sideOf(deps, ctx.actorId, found);
+  if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${input.type} ${input.id}`);
+  const result = await runChange(deps, ctx, async (uow) => {
+    const r = await loadResource(uow.tx, input.type, input.id, true);
+    const grantee = await repo.membershipOf(uow.tx, input.userId, true);
+    let organizationId: string;
+    let cooperationId: string | null = null;
+    if (side === "owner") {
+      if (grantee?.organizationId !== r.organizationId) {
+        throw Conflict("not-a-member", `user ${input.userId} is not a member of the owner organization`);
+      }
+      organizationId = r.organizationId;
+    } else {
+      // R-C11: a partner admin only delegates to members of their own organization.
+      const actor = await repo.membershipOf(uow.tx, ctx.actorId, true);
+      if (!actor || grantee?.organizationId !== actor.organizationId) {
+        throw Conflict("not-a-member", `user ${input.userId} is not a member of the actor's organization`);
+      }
+      organizationId = actor.organizationId;
+      cooperationId = await delegationCap(uow, r, actor.organizationId, input.level);
+    }
+    // R-O4: externals hold at most viewer, whoever grants; refused, never lowered.
+    if (grantee.role === "external" && input.level !== "viewer") {
+      throw Forbidden("level-above-external-cap", "an external member may hold at most viewer");
+    }
+    const before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
+    const after: repo.GrantRow = {
+      resourceType: r.type,
+      resourceId: r.id,
+      userId: input.userId,
+      level: input.level,
+      organizationId,
+      cooperationId,
+    };
+    if (before && before.level === after.level && before.cooperationId === after.cooperationId) {
+      return { row: after, created: false };
+    }
+    await repo.upsertGrant(uow.tx, { ...after, grantedBy: ctx.actorId });
+    uow.tuples(before ? grantTuples(before) : [], grantTuples(after));
+    grantAudit(uow, r.organizationId, before, after);
+    return { row: after, created: !before };
+  });
+  const [view] = await withEffectiveLevels(deps, [result.row]);
+  return { grant: view!, created: result.created };
+}
+
+/**
+ * R-C8: the cooperation owner → actor's organization must be active and one
+ * of its shares covering the resource (the resource, or a park's portfolio)
+ * must be >= the level in the lattice. Returns the cooperation id.
+ */
+async function delegationCap(uow: UnitOfWork, r: Resource, partnerOrgId: string, level: JobLevel) {
+  const coopId = await repo.activeCooperationId(uow.tx, r.organizationId, partnerOrgId);
+  const coop = coopId ? await lockCooperation(uow, coopId) : null;
+  if (coop?.state !== "active") throw Forbidden("forbidden", "no active cooperation shares this resource");
+  const shares = [
+    ...(await repo.sharesOn(uow.tx, r.type, r.id)),
+    ...(r.portfolioId ? await repo.sharesOn(uow.tx, "portfolio", r.portfolioId) : []),
+  ].filter((s) => s.cooperationId === coop.id);
+  if (shares.length === 0) throw Forbidden("forbidden", "no share of the cooperation covers this resource");
+  if (
+    !withinCap(
+      shares.map((s) => s.level),
+      level,
+    )
+  ) {
+    throw Forbidden(
+      "level-above-cap",
+      `${level} is above the shared level (${shares.map((s) => s.level).join(", ")})`,
+    );
+  }
+  return coop.id;
+}
+
+export async function deleteGrant(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { type: ResourceType; id: string; userId: string },
+): Promise<void> {
+  const found = await loadResource(deps.sql, input.type, input.id);
+  const side = await sideOf(deps, ctx.actorId, found);
+  if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${input.type} ${input.id}`);
+  const actorOrg = side === "partner" ? await repo.membershipOf(deps.sql, ctx.actorId) : null;
+  await runChange(deps, ctx, async (uow) => {
+    const r = await loadResource(uow.tx, input.type, input.id, true);
+    const g = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
+    // A partner admin sees and removes only their organization's delegations (R-C11).
+    const visible =
+      g && (side === "owner" || (g.cooperationId && g.organizationId === actorOrg?.organizationId));
+    if (!g || !visible)
+      throw NotFound("grant-not-found", `no grant for ${input.userId} on ${r.type} ${r.id}`);
+    await removeGrant(uow, g, r.organizationId);
+  });
+}
+
+export async function listGrants(
+  deps: Deps,
+  ctx: ActorContext,
+  q: { type: ResourceType; id: string; limit: number; cursor?: string },
+): Promise<{ items: GrantView[]; nextCursor: string | null }> {
+  const r = await loadResource(deps.sql, q.type, q.id);
+  const side = await sideOf(deps, ctx.actorId, r);
+  if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${q.type} ${q.id}`);
+  const actorOrg = side === "partner" ? await repo.membershipOf(deps.sql, ctx.actorId) : null;
+  if (side === "partner" && !actorOrg) throw Forbidden("forbidden", "the actor belongs to no organization");
+  const rows = await repo.pageGrants(deps.sql, {
+    type: q.type,
+    id: q.id,
+    organizationId: actorOrg?.organizationId,
+    after: q.cursor,
+    limit: q.limit + 1,
+  });
+  const page = rows.slice(0, q.limit);
+  return {
+    items: await withEffectiveLevels(deps, page),
+    nextCursor: rows.length > q.limit ? page[page.length - 1]!.userId : null,
+  };
+}
+
+/** effectiveLevel = the greatest level <= the granted one the engine grants now (one batch check, R-C9). */
+async function withEffectiveLevels(deps: Deps, rows: repo.GrantRow[]): Promise<GrantView[]> {
+  const asks = rows.flatMap((g) => levelsAtOrBelow(g.level).map((level) => ({ g, level })));
+  const answers = await deps.engine.batchCheck(
+    asks.map(({ g, level }) => ({
+      user: `user:${g.userId}`,
+      relation: `lvl_${level}`,
+      object: `${g.resourceType}:${g.resourceId}`,
+    })),
+  );
+  return rows.map((g) => {
+    const held = new Set<JobLevel>(
+      JOB_LEVELS.filter((level) =>
+        asks.some((a, i) => a.g === g && a.level === level && answers[i]?.allowed),
+      ),
+    );
+    return {
+      userId: g.userId,
+      level: g.level,
+      effectiveLevel: effectiveLevel(g.level, held),
+      organizationId: g.organizationId,
+      cooperationId: g.cooperationId,
+    };
+  });
+}

@@ -1,0 +1,58 @@
+import { JOB_LEVELS, type JobLevel, levelAtLeast } from "../../engine/permissions.js";
+
+/**
+ * Pure helpers for grants and delegations: the level lattice questions the
+ * service asks (caps, effective levels, coverage). No I/O, unit-tested.
+ */
+
+/** Levels <= `level` in the lattice, greatest first (operator, technical_manager, asset_manager, viewer). */
+export function levelsAtOrBelow(level: JobLevel): JobLevel[] {
+  return JOB_LEVELS.filter((l) => levelAtLeast(level, l));
+}
+
+/**
+ * The greatest level <= `granted` among those the engine says the user holds
+ * (`held` answers `lvl_<level>` checks), or null. When both peers are held but
+ * not operator there is no single greatest; technical_manager is reported
+ * first (JOB_LEVELS order), which is the documented tie-break.
+ */
+export function effectiveLevel(granted: JobLevel, held: ReadonlySet<JobLevel>): JobLevel | null {
+  return levelsAtOrBelow(granted).find((l) => held.has(l)) ?? null;
+}
+
+/** Whether some covering share level lets a partner admin delegate `wanted` (R-C8: peers are not <=). */
+export function withinCap(shareLevels: readonly JobLevel[], wanted: JobLevel): boolean {
+  return shareLevels.some((s) => levelAtLeast(s, wanted));
+}
+
+export interface ShareRef {
+  cooperationId: string;
+  resourceType: "park" | "portfolio";
+  resourceId: string;
+}
+
+export interface DelegationRef {
+  userId: string;
+  cooperationId: string;
+}
+
+/**
+ * Delegations on a park that no share of their cooperation covers once the
+ * park sits in `portfolioId` (R-C9: a delegation exists only while a share on
+ * the park or on its portfolio covers it).
+ */
+export function uncoveredParkDelegations<D extends DelegationRef>(
+  parkId: string,
+  portfolioId: string,
+  delegations: readonly D[],
+  shares: readonly ShareRef[],
+): D[] {
+  const covers = (d: D) =>
+    shares.some(
+      (s) =>
+        s.cooperationId === d.cooperationId &&
+        ((s.resourceType === "park" && s.resourceId === parkId) ||
+          (s.resourceType === "portfolio" && s.resourceId === portfolioId)),
+    );
+  return delegations.filter((d) => !covers(d));
+}

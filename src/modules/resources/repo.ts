@@ -1,0 +1,204 @@
+import type postgres from "postgres";
+import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
+
+/** SQL of the resources module. `Db` is the pool or a transaction. */
+export type Db = postgres.ISql;
+
+export interface PortfolioRow {
+  id: string;
+  organizationId: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ParkRow extends PortfolioRow {
+  portfolioId: string;
+}
+
+export interface GrantRow {
+  resourceType: ResourceType;
+  resourceId: string;
+  userId: string;
+  level: JobLevel;
+  organizationId: string;
+  cooperationId: string | null;
+}
+
+export interface ShareRow {
+  cooperationId: string;
+  resourceType: ResourceType;
+  resourceId: string;
+  level: JobLevel;
+  ownerOrganizationId: string;
+  partnerOrganizationId: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+const portfolio = (r: Row): PortfolioRow => ({
+  id: r.id as string,
+  organizationId: r.organization_id as string,
+  name: r.name as string,
+  createdAt: r.created_at as Date,
+  updatedAt: r.updated_at as Date,
+});
+const park = (r: Row): ParkRow => ({ ...portfolio(r), portfolioId: r.portfolio_id as string });
+const grant = (r: Row): GrantRow => ({
+  resourceType: r.resource_type as ResourceType,
+  resourceId: r.resource_id as string,
+  userId: r.user_id as string,
+  level: r.level as JobLevel,
+  organizationId: r.organization_id as string,
+  cooperationId: (r.cooperation_id as string | null) ?? null,
+});
+const share = (r: Row): ShareRow => ({
+  cooperationId: r.cooperation_id as string,
+  resourceType: r.resource_type as ResourceType,
+  resourceId: r.resource_id as string,
+  level: r.level as JobLevel,
+  ownerOrganizationId: r.owner_organization_id as string,
+  partnerOrganizationId: (r.partner_organization_id as string | null) ?? null,
+});
+
+export async function findPortfolio(db: Db, id: string, lock = false): Promise<PortfolioRow | null> {
+  const rows = lock
+    ? await db`select * from portfolios where id = ${id} for update`
+    : await db`select * from portfolios where id = ${id}`;
+  return rows[0] ? portfolio(rows[0]) : null;
+}
+
+export async function findPark(db: Db, id: string, lock = false): Promise<ParkRow | null> {
+  const rows = lock
+    ? await db`select * from parks where id = ${id} for update`
+    : await db`select * from parks where id = ${id}`;
+  return rows[0] ? park(rows[0]) : null;
+}
+
+/** Insert unless the id exists (a concurrent create); null then. */
+export async function insertPortfolio(db: Db, p: { id: string; organizationId: string; name: string }) {
+  const [r] = await db`insert into portfolios (id, organization_id, name)
+    values (${p.id}, ${p.organizationId}, ${p.name}) on conflict (id) do nothing returning *`;
+  return r ? portfolio(r) : null;
+}
+
+export async function renamePortfolio(db: Db, id: string, name: string): Promise<PortfolioRow> {
+  const [r] = await db`update portfolios set name = ${name}, updated_at = now() where id = ${id} returning *`;
+  return portfolio(r!);
+}
+
+export async function insertPark(
+  db: Db,
+  p: { id: string; organizationId: string; portfolioId: string; name: string },
+): Promise<ParkRow | null> {
+  const [r] = await db`insert into parks (id, organization_id, portfolio_id, name)
+    values (${p.id}, ${p.organizationId}, ${p.portfolioId}, ${p.name}) on conflict (id) do nothing returning *`;
+  return r ? park(r) : null;
+}
+
+export async function updatePark(db: Db, id: string, portfolioId: string, name: string): Promise<ParkRow> {
+  const [r] = await db`update parks set portfolio_id = ${portfolioId}, name = ${name}, updated_at = now()
+    where id = ${id} returning *`;
+  return park(r!);
+}
+
+export async function portfolioHasParks(db: Db, id: string): Promise<boolean> {
+  const rows = await db`select 1 from parks where portfolio_id = ${id} limit 1`;
+  return rows.length > 0;
+}
+
+export async function deleteResourceRow(db: Db, type: ResourceType, id: string): Promise<void> {
+  if (type === "park") await db`delete from parks where id = ${id}`;
+  else await db`delete from portfolios where id = ${id}`;
+}
+
+export async function grantsOn(db: Db, type: ResourceType, id: string, lock = false): Promise<GrantRow[]> {
+  const rows = lock
+    ? await db`select * from grants where resource_type = ${type} and resource_id = ${id} order by user_id for update`
+    : await db`select * from grants where resource_type = ${type} and resource_id = ${id} order by user_id`;
+  return rows.map(grant);
+}
+
+/** One page of grants on a resource, ordered by user id; `organizationId` limits to delegations of that organization. */
+export async function pageGrants(
+  db: Db,
+  q: { type: ResourceType; id: string; organizationId?: string; after?: string; limit: number },
+): Promise<GrantRow[]> {
+  const rows = await db`select * from grants where resource_type = ${q.type} and resource_id = ${q.id}
+    ${q.organizationId ? db`and organization_id = ${q.organizationId} and cooperation_id is not null` : db``}
+    ${q.after ? db`and user_id > ${q.after}` : db``}
+    order by user_id limit ${q.limit}`;
+  return rows.map(grant);
+}
+
+export async function findGrant(db: Db, type: ResourceType, id: string, userId: string, lock = false) {
+  const rows = lock
+    ? await db`select * from grants where resource_type = ${type} and resource_id = ${id} and user_id = ${userId} for update`
+    : await db`select * from grants where resource_type = ${type} and resource_id = ${id} and user_id = ${userId}`;
+  return rows[0] ? grant(rows[0]) : null;
+}
+
+export async function upsertGrant(db: Db, g: GrantRow & { grantedBy: string }): Promise<void> {
+  await db`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
+    values (${g.resourceType}, ${g.resourceId}, ${g.userId}, ${g.level}, ${g.organizationId}, ${g.cooperationId}, ${g.grantedBy})
+    on conflict (resource_type, resource_id, user_id) do update set level = excluded.level,
+      organization_id = excluded.organization_id, cooperation_id = excluded.cooperation_id,
+      granted_by = excluded.granted_by, updated_at = now()`;
+}
+
+export async function deleteGrant(db: Db, g: Pick<GrantRow, "resourceType" | "resourceId" | "userId">) {
+  await db`delete from grants where resource_type = ${g.resourceType} and resource_id = ${g.resourceId}
+    and user_id = ${g.userId}`;
+}
+
+/** Shares on a resource with their cooperation's sides, locked. */
+export async function sharesOn(db: Db, type: ResourceType, id: string): Promise<ShareRow[]> {
+  const rows = await db`select s.*, c.owner_organization_id, c.partner_organization_id
+    from shares s join cooperations c on c.id = s.cooperation_id
+    where s.resource_type = ${type} and s.resource_id = ${id} order by s.cooperation_id for update of s`;
+  return rows.map(share);
+}
+
+export async function deleteShare(
+  db: Db,
+  s: Pick<ShareRow, "cooperationId" | "resourceType" | "resourceId">,
+) {
+  await db`delete from shares where cooperation_id = ${s.cooperationId} and resource_type = ${s.resourceType}
+    and resource_id = ${s.resourceId}`;
+}
+
+/** Shares of `cooperationId` covering a park: on the park itself or on `portfolioId`. */
+export async function coveringShares(
+  db: Db,
+  q: { cooperationIds: string[]; parkId: string; portfolioId: string },
+): Promise<ShareRow[]> {
+  if (q.cooperationIds.length === 0) return [];
+  const rows = await db`select s.*, c.owner_organization_id, c.partner_organization_id
+    from shares s join cooperations c on c.id = s.cooperation_id
+    where s.cooperation_id in ${db(q.cooperationIds)} and (
+      (s.resource_type = 'park' and s.resource_id = ${q.parkId}) or
+      (s.resource_type = 'portfolio' and s.resource_id = ${q.portfolioId}))`;
+  return rows.map(share);
+}
+
+export async function membershipOf(
+  db: Db,
+  userId: string,
+  lock = false,
+): Promise<{ organizationId: string; role: OrgRole } | null> {
+  const rows = lock
+    ? await db`select organization_id, role from memberships where user_id = ${userId} for share`
+    : await db`select organization_id, role from memberships where user_id = ${userId}`;
+  return rows[0] ? { organizationId: rows[0].organization_id, role: rows[0].role } : null;
+}
+
+/** The active cooperation owner → partner, if any (the one non-ended pair, R-C1). */
+export async function activeCooperationId(
+  db: Db,
+  ownerId: string,
+  partnerId: string,
+): Promise<string | null> {
+  const [r] = await db`select id from cooperations where owner_organization_id = ${ownerId}
+    and partner_organization_id = ${partnerId} and state = 'active'`;
+  return r ? (r.id as string) : null;
+}

@@ -1,0 +1,166 @@
+import { requirePermission } from "../../domain/authorize.js";
+import type { ActorContext, Deps } from "../../domain/deps.js";
+import { Conflict, NotFound } from "../../domain/errors.js";
+import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
+import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { ensureUser } from "../../domain/users.js";
+import type { ResourceType } from "../../engine/permissions.js";
+import { dropUncoveredDelegations, removeAllAccess } from "./access.js";
+import * as repo from "./repo.js";
+
+/**
+ * Resource verbs (R-H1, R-H2): idempotent upserts of portfolios and parks,
+ * moves within an organization, deletion with all access to the resource.
+ */
+
+export interface Upserted<T> {
+  resource: T;
+  created: boolean;
+}
+
+const isFkViolation = (err: unknown) => (err as { code?: string }).code === "23503";
+
+export async function putPortfolio(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { id: string; organizationId: string; name: string },
+): Promise<Upserted<repo.PortfolioRow>> {
+  await requirePermission(deps, ctx.actorId, "can_create_portfolio", `organization:${input.organizationId}`);
+  return runChange(deps, ctx, async (uow) => {
+    let before = await repo.findPortfolio(uow.tx, input.id, true);
+    if (!before) {
+      const created = await repo.insertPortfolio(uow.tx, input);
+      if (created) {
+        uow.tuples([], portfolioTuples(created));
+        uow.audit({
+          action: "portfolio.created",
+          target: { type: "portfolio", id: created.id },
+          organizationIds: [created.organizationId],
+          before: null,
+          after: { name: created.name, organizationId: created.organizationId },
+        });
+        return { resource: created, created: true };
+      }
+      // A concurrent request created it first: continue as an update.
+      before = (await repo.findPortfolio(uow.tx, input.id, true))!;
+    }
+    if (before.organizationId !== input.organizationId) {
+      throw Conflict("portfolio-owned-elsewhere", `portfolio ${input.id} belongs to another organization`);
+    }
+    if (before.name === input.name) return { resource: before, created: false };
+    const after = await repo.renamePortfolio(uow.tx, input.id, input.name);
+    uow.audit({
+      action: "portfolio.updated",
+      target: { type: "portfolio", id: input.id },
+      organizationIds: [before.organizationId],
+      before: { name: before.name },
+      after: { name: after.name },
+    });
+    return { resource: after, created: false };
+  });
+}
+
+export async function putPark(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { id: string; portfolioId: string; name: string },
+): Promise<Upserted<repo.ParkRow>> {
+  const target = await repo.findPortfolio(deps.sql, input.portfolioId);
+  if (!target) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
+  await requirePermission(deps, ctx.actorId, "can_create_park", `organization:${target.organizationId}`);
+  try {
+    return await runChange(deps, ctx, (uow) => upsertPark(uow, input, target.organizationId));
+  } catch (err) {
+    // The portfolio was deleted between the look-up and the insert (the composite key refuses).
+    if (isFkViolation(err)) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
+    throw err;
+  }
+}
+
+async function upsertPark(
+  uow: UnitOfWork,
+  input: { id: string; portfolioId: string; name: string },
+  organizationId: string,
+): Promise<Upserted<repo.ParkRow>> {
+  let before = await repo.findPark(uow.tx, input.id, true);
+  if (!before) {
+    const created = await repo.insertPark(uow.tx, { ...input, organizationId });
+    if (created) {
+      uow.tuples([], parkTuples(created));
+      uow.audit({
+        action: "park.created",
+        target: { type: "park", id: created.id },
+        organizationIds: [organizationId],
+        before: null,
+        after: { name: created.name, portfolioId: created.portfolioId, organizationId },
+      });
+      return { resource: created, created: true };
+    }
+    before = (await repo.findPark(uow.tx, input.id, true))!;
+  }
+  // R-H2: a park never changes organization; its portfolio must be the owner's.
+  if (before.organizationId !== organizationId) {
+    throw Conflict(
+      "park-in-other-organization",
+      `park ${input.id} belongs to another organization than portfolio ${input.portfolioId}`,
+    );
+  }
+  if (before.name === input.name && before.portfolioId === input.portfolioId) {
+    return { resource: before, created: false };
+  }
+  const after = await repo.updatePark(uow.tx, input.id, input.portfolioId, input.name);
+  // R-H1: moving is one tuple change; access inherited from the portfolio follows.
+  uow.tuples(parkTuples(before), parkTuples(after));
+  uow.audit({
+    action: before.portfolioId === after.portfolioId ? "park.updated" : "park.moved",
+    target: { type: "park", id: input.id },
+    organizationIds: [organizationId],
+    before: { name: before.name, portfolioId: before.portfolioId },
+    after: { name: after.name, portfolioId: after.portfolioId },
+  });
+  if (before.portfolioId !== after.portfolioId) await dropUncoveredDelegations(uow, after);
+  return { resource: after, created: false };
+}
+
+/** Admins and moderators of the owner (the model's manage_own_access); a portfolio must be empty. */
+export async function deleteResource(
+  deps: Deps,
+  ctx: ActorContext,
+  type: ResourceType,
+  id: string,
+): Promise<void> {
+  const found = type === "park" ? await repo.findPark(deps.sql, id) : await repo.findPortfolio(deps.sql, id);
+  if (!found) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+  await requirePermission(deps, ctx.actorId, "manage_own_access", `${type}:${id}`);
+  await runChange(deps, ctx, async (uow) => {
+    const row =
+      type === "park" ? await repo.findPark(uow.tx, id, true) : await repo.findPortfolio(uow.tx, id, true);
+    if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+    // The row lock conflicts with the key-share lock a concurrent park insert takes, so "empty" holds.
+    if (type === "portfolio" && (await repo.portfolioHasParks(uow.tx, id))) {
+      throw Conflict("portfolio-not-empty", `portfolio ${id} still holds parks`);
+    }
+    await removeAllAccess(uow, type, id, row.organizationId);
+    await repo.deleteResourceRow(uow.tx, type, id);
+    uow.tuples(type === "park" ? parkTuples(row as repo.ParkRow) : portfolioTuples(row), []);
+    uow.audit({
+      action: `${type}.deleted`,
+      target: { type, id },
+      organizationIds: [row.organizationId],
+      before: {
+        name: row.name,
+        organizationId: row.organizationId,
+        ...("portfolioId" in row ? { portfolioId: row.portfolioId } : {}),
+      },
+      after: null,
+    });
+  });
+}
+
+/**
+ * Record the actor the first time it is seen, in its own short transaction, so
+ * it exists even when the verb is refused (being seen is not audited).
+ */
+export async function recordActor(deps: Deps, ctx: ActorContext): Promise<void> {
+  await deps.sql.begin((tx) => ensureUser(tx, ctx.actorId, ctx.actorEmail));
+}
