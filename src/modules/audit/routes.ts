@@ -1,7 +1,32 @@
+import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { createRouter } from "../../http/openapi.js";
+import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { actorContext } from "../platform/actor.js";
+import { AuditPage, AuditQuery, OrgParams } from "./schemas.js";
+import { auditEvents } from "./service.js";
 
-/** Routes of the audit module (not implemented yet). */
-export function auditRoutes(_deps: Deps) {
-  return createRouter();
+const list = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/audit-events",
+  tags: ["Audit"],
+  summary: "Audit events of an organization, newest first (can_view_audit_log)",
+  request: { params: OrgParams, query: AuditQuery },
+  responses: {
+    200: { description: "a page of events", content: { "application/json": { schema: AuditPage } } },
+    ...commonErrors,
+    404: {
+      description: "organization-not-found",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    },
+  },
+});
+
+/** API.md "Audit". */
+export function auditRoutes(deps: Deps) {
+  const app = createRouter();
+  app.openapi(list, async (c) => {
+    const { orgId } = c.req.valid("param");
+    return c.json(await auditEvents(deps, actorContext(c), orgId, c.req.valid("query")), 200);
+  });
+  return app;
 }

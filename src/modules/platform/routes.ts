@@ -1,7 +1,56 @@
+import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { createRouter } from "../../http/openapi.js";
+import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { actorContext } from "./actor.js";
+import { StaffBody, StaffParams, StaffResponse } from "./schemas.js";
+import { removeStaff, setStaffRole } from "./service.js";
 
-/** Routes of the platform module (not implemented yet). */
-export function platformRoutes(_deps: Deps) {
-  return createRouter();
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+const putStaff = createRoute({
+  method: "put",
+  path: "/v1/platform/staff/{userId}",
+  tags: ["Platform"],
+  summary: "Set a platform staff role (sysadmins)",
+  request: {
+    params: StaffParams,
+    body: { required: true, content: { "application/json": { schema: StaffBody } } },
+  },
+  responses: {
+    200: { description: "the staff role", content: { "application/json": { schema: StaffResponse } } },
+    ...commonErrors,
+    409: problem("last-sysadmin: the platform keeps at least one sysadmin"),
+  },
+});
+
+const deleteStaff = createRoute({
+  method: "delete",
+  path: "/v1/platform/staff/{userId}",
+  tags: ["Platform"],
+  summary: "Remove a platform staff member (sysadmins)",
+  request: { params: StaffParams },
+  responses: {
+    204: { description: "removed" },
+    ...commonErrors,
+    404: problem("staff-not-found"),
+    409: problem("last-sysadmin: the platform keeps at least one sysadmin"),
+  },
+});
+
+/** Platform staff (API.md "Platform"); authority through `can_administer` on platform:default. */
+export function platformRoutes(deps: Deps) {
+  const app = createRouter();
+  app.openapi(putStaff, async (c) => {
+    const { userId } = c.req.valid("param");
+    const { role } = c.req.valid("json");
+    return c.json(await setStaffRole(deps, actorContext(c), userId, role), 200);
+  });
+  app.openapi(deleteStaff, async (c) => {
+    await removeStaff(deps, actorContext(c), c.req.valid("param").userId);
+    return c.body(null, 204);
+  });
+  return app;
 }

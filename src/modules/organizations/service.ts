@@ -1,0 +1,86 @@
+import { requirePermission } from "../../domain/authorize.js";
+import type { ActorContext, Deps } from "../../domain/deps.js";
+import { NotFound } from "../../domain/errors.js";
+import { runChange } from "../../domain/unit-of-work.js";
+import { recordActor } from "../platform/actor.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import * as repo from "./repo.js";
+
+/**
+ * Organization reads and settings. Decision (documented in API notes): an
+ * unknown organization is 404 `organization-not-found`; an existing one the
+ * actor may not see or act on is 403. Organization ids are random
+ * server-generated ids, so 404 vs 403 reveals nothing guessable.
+ */
+
+export const orgObject = (id: string) => `organization:${id}`;
+
+export async function requireOrganization(deps: Deps, orgId: string): Promise<repo.OrganizationRow> {
+  const org = await repo.findOrganization(deps.sql, orgId);
+  if (!org) throw NotFound("organization-not-found", `no organization ${orgId}`);
+  return org;
+}
+
+export function organizationView(o: repo.OrganizationRow) {
+  return { id: o.id, name: o.name, createdAt: o.createdAt.toISOString() };
+}
+
+export function memberView(m: repo.MemberRow) {
+  return { userId: m.userId, email: m.email, role: m.role, joinedAt: m.joinedAt.toISOString() };
+}
+
+/** GET /v1/me */
+export async function getMe(deps: Deps, ctx: ActorContext) {
+  await recordActor(deps, ctx);
+  const me = await repo.findMe(deps.sql, ctx.actorId);
+  return me ?? { user: { id: ctx.actorId, email: ctx.actorEmail }, organization: null, role: null };
+}
+
+/** GET /v1/organizations/{orgId} (members: can_view). */
+export async function getOrganization(deps: Deps, ctx: ActorContext, orgId: string) {
+  await recordActor(deps, ctx);
+  const org = await requireOrganization(deps, orgId);
+  await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));
+  return organizationView(org);
+}
+
+/** PATCH /v1/organizations/{orgId} {name} (can_manage_settings). Only the name: no tuples change. */
+export async function renameOrganization(deps: Deps, ctx: ActorContext, orgId: string, name: string) {
+  await recordActor(deps, ctx);
+  await requireOrganization(deps, orgId);
+  await requirePermission(deps, ctx.actorId, "can_manage_settings", orgObject(orgId));
+  return runChange(deps, ctx, async (uow) => {
+    const org = await repo.lockOrganization(uow.tx, orgId);
+    if (!org) throw NotFound("organization-not-found", `no organization ${orgId}`);
+    if (org.name !== name) {
+      await repo.renameOrganization(uow.tx, orgId, name);
+      uow.audit({
+        action: "organization.renamed",
+        target: { type: "organization", id: orgId },
+        organizationIds: [orgId],
+        before: { name: org.name },
+        after: { name },
+      });
+    }
+    return organizationView({ ...org, name });
+  });
+}
+
+const USER_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+
+/** GET /v1/organizations/{orgId}/members (can_view), ordered by user id. */
+export async function listMembers(
+  deps: Deps,
+  ctx: ActorContext,
+  orgId: string,
+  page: { limit: number; cursor?: string },
+) {
+  await recordActor(deps, ctx);
+  const after = decodeCursor("m", page.cursor, USER_ID);
+  await requireOrganization(deps, orgId);
+  await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));
+  const rows = await repo.listMembers(deps.sql, orgId, page.limit + 1, after);
+  const items = rows.slice(0, page.limit).map(memberView);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor("m", last.userId) : null };
+}
