@@ -62,13 +62,16 @@ export function createApp(deps: AppDeps) {
 
   // Decision endpoints need the `decide` scope; management endpoints `manage` and an actor.
   app.use("/access/v1/*", apiKeyAuth(config.API_KEYS, "decide"));
+  // Forward-auth: `/v1/forward-auth`, and `/v1/forward-auth/<path>` for Envoy's path_prefix.
+  const forwardAuth = (path: string) => path === "/v1/forward-auth" || path.startsWith("/v1/forward-auth/");
   app.use("/v1/forward-auth", apiKeyAuth(config.API_KEYS, "decide"));
+  app.use("/v1/forward-auth/*", apiKeyAuth(config.API_KEYS, "decide"));
   app.use("/v1/*", async (c, next) => {
-    if (c.req.path === "/v1/forward-auth") return next();
+    if (forwardAuth(c.req.path)) return next();
     return apiKeyAuth(config.API_KEYS, "manage")(c, next);
   });
   app.use("/v1/*", async (c, next) => {
-    if (c.req.path === "/v1/forward-auth") return next();
+    if (forwardAuth(c.req.path)) return next();
     if (!deps.managementEnabled) {
       return problemResponse(
         c,

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Sql } from "./db/pool.js";
 
 /**
  * Prometheus metrics, named authz_* with units in the name. One registry per
@@ -7,7 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "authz_process_" });
-  return {
+  const m = {
     registry,
     decisions: new Counter({
       name: "authz_decisions_total",
@@ -35,9 +36,80 @@ export function createMetrics() {
       labelNames: ["operation"] as const,
       registers: [registry],
     }),
+    dbPoolMax: new Gauge({
+      name: "authz_db_pool_max_connections",
+      help: "Configured size of the PostgreSQL pool",
+      registers: [registry],
+    }),
+    dbTransactionsInFlight: new Gauge({
+      name: "authz_db_transactions_in_flight",
+      help: "Unit-of-work transactions currently holding a pool connection (a lower bound of connections in use)",
+      registers: [registry],
+    }),
+    outboxBacklog: new Gauge({
+      name: "authz_outbox_backlog_events",
+      help: "Outbox events not delivered yet (read from the database at scrape time)",
+      registers: [registry],
+      collect() {
+        return db.collect();
+      },
+    }),
+    outboxOldestAge: new Gauge({
+      name: "authz_outbox_oldest_age_seconds",
+      help: "Age of the oldest undelivered outbox event, 0 when none (read at scrape time)",
+      registers: [registry],
+    }),
+    invitations: new Gauge({
+      name: "authz_invitations",
+      help: "Invitations by status (read from the database at scrape time)",
+      labelNames: ["status"] as const,
+      registers: [registry],
+    }),
+    dbScrapeErrors: new Counter({
+      name: "authz_metrics_db_scrape_errors_total",
+      help: "Scrapes whose database gauges could not be read (the gauges are then absent)",
+      registers: [registry],
+    }),
+    /**
+     * Read the database gauges at scrape time from this pool (called once by
+     * server.ts). Without it the database gauges stay absent.
+     */
+    registerDbCollectors(sql: Sql) {
+      db.sql = sql;
+      m.dbPoolMax.set(Number(sql.options.max));
+    },
     gauges: { Gauge },
   };
+  const db: { sql?: Sql; collect: () => Promise<void> } = {
+    async collect() {
+      // One collect hook (on the first of these gauges, in registration order) fills all three.
+      const { outboxBacklog, outboxOldestAge, invitations, dbScrapeErrors } = m;
+      outboxBacklog.reset();
+      outboxOldestAge.reset();
+      invitations.reset();
+      if (!db.sql) return;
+      try {
+        const [outbox] = await db.sql<{ n: string; age: number | null }[]>`
+          select count(*)::text as n, extract(epoch from now() - min(created_at))::float8 as age
+          from outbox where delivered_at is null`;
+        const rows = await db.sql<{ status: string; n: string }[]>`
+          select status, count(*)::text as n from invitations group by status`;
+        outboxBacklog.set(Number(outbox?.n ?? 0));
+        outboxOldestAge.set(Math.max(0, outbox?.age ?? 0));
+        for (const status of INVITATION_STATUSES) invitations.set({ status }, 0);
+        for (const r of rows) invitations.set({ status: r.status }, Number(r.n));
+      } catch {
+        dbScrapeErrors.inc();
+        outboxBacklog.reset();
+        outboxOldestAge.reset();
+        invitations.reset();
+      }
+    },
+  };
+  return m;
 }
+
+const INVITATION_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -1,5 +1,108 @@
+import {
+  type Attributes,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { DomainError } from "./domain/errors.js";
+
 /**
- * OpenTelemetry set-up, imported first by main.ts. (Filled in by the
- * operations work: OTLP export when OTEL_* variables are set.)
+ * OpenTelemetry set-up, imported first by main.ts.
+ *
+ * A tracer provider is always registered, so every request has a trace id (it
+ * goes into the log line and answers a caller's `traceparent`). Spans leave the
+ * process only when the standard variables ask for it: OTLP over HTTP when
+ * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+ * (the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself), nothing
+ * when OTEL_TRACES_EXPORTER=none, no provider at all when OTEL_SDK_DISABLED=true.
+ * This is the only module that reads OTEL_* variables: they are a standard
+ * contract with the collector, not application configuration.
  */
-export {};
+
+const SCOPE = "authz-sidecar";
+let current: NodeTracerProvider | undefined;
+
+export interface TelemetryOptions {
+  /** Where finished spans go; tests pass a SimpleSpanProcessor over an InMemorySpanExporter. */
+  spanProcessors?: SpanProcessor[];
+  serviceName?: string;
+}
+
+/** Register a provider (replacing an earlier one: the last call wins, which tests rely on). */
+export function startTelemetry(opts: TelemetryOptions = {}): NodeTracerProvider {
+  if (current) {
+    void current.shutdown().catch(() => {});
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  }
+  const resource = detectResources({ detectors: [envDetector] }).merge(
+    resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? "authz-sidecar",
+    }),
+  );
+  const provider = new NodeTracerProvider({ resource, spanProcessors: opts.spanProcessors ?? [] });
+  provider.register();
+  current = provider;
+  return provider;
+}
+
+/** The processors the environment asks for: OTLP/HTTP when an endpoint is set, else none. */
+export function exportersFromEnv(env: Record<string, string | undefined> = process.env): SpanProcessor[] {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint || env.OTEL_TRACES_EXPORTER === "none") return [];
+  return [new BatchSpanProcessor(new OTLPTraceExporter())];
+}
+
+/** Flush and stop (on shutdown, so the last spans are not lost). */
+export async function stopTelemetry(): Promise<void> {
+  await current?.shutdown().catch(() => {});
+}
+
+export function tracer() {
+  return trace.getTracer(SCOPE);
+}
+
+/**
+ * Client errors (every typed domain error except `unavailable`: 4xx answers)
+ * are outcomes, not failures: they are noted as an attribute, not recorded as
+ * exceptions, and leave the span status unset.
+ */
+export function noteError(span: Span, err: unknown): void {
+  if (err instanceof DomainError && err.kind !== "unavailable") {
+    span.setAttribute("authz.error.code", err.code);
+    return;
+  }
+  span.recordException(err as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+  if (err instanceof DomainError) span.setAttribute("authz.error.code", err.code);
+}
+
+/** Run `fn` in an active span named `name`; errors are noted (see noteError) and rethrown. */
+export function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
+  return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      noteError(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+if (process.env.OTEL_SDK_DISABLED !== "true") startTelemetry({ spanProcessors: exportersFromEnv() });

@@ -1,4 +1,7 @@
+import type { Span } from "@opentelemetry/api";
 import type { Tx } from "../db/pool.js";
+import { metrics } from "../metrics.js";
+import { withSpan } from "../telemetry.js";
 import type { ActorContext, Deps } from "./deps.js";
 import { type Delta, diffTuples, type Tuple } from "./tuples.js";
 
@@ -53,26 +56,54 @@ export async function runChange<T>(
   ctx: ActorContext,
   fn: (uow: UnitOfWork) => Promise<T>,
 ): Promise<T> {
-  return (await deps.sql.begin(async (tx) => {
-    const uow = new UnitOfWork(tx, ctx);
-    const result = await fn(uow);
-    for (const a of uow.audits) {
-      await tx`insert into audit_events ${tx({
-        actor_id: ctx.actorId,
-        action: a.action,
-        target_type: a.target.type,
-        target_id: a.target.id,
-        organization_ids: a.organizationIds,
-        before: a.before === undefined ? null : (tx.json(a.before as never) as never),
-        after: a.after === undefined ? null : (tx.json(a.after as never) as never),
-        request_id: ctx.requestId,
-      })}`;
-    }
-    const delta = diffTuples(uow.deletes, uow.writes);
-    if (delta.writes.length || delta.deletes.length) {
-      await deps.engine.write(delta);
-      await deps.faults?.afterEngineWrite?.();
-    }
-    return result;
-  })) as T;
+  // Spans: `change` (the domain verb, renamed after its first audit action)
+  // around `db.transaction` (one per unit of work; single queries are not
+  // traced) around the engine write. The in-flight gauge counts transactions
+  // that hold a pool connection.
+  return withSpan("change", { "enduser.id": ctx.actorId }, (span) =>
+    withSpan("db.transaction", { "db.system.name": "postgresql" }, async () => {
+      const inFlight = metrics().dbTransactionsInFlight;
+      return (await deps.sql.begin(async (tx) => {
+        inFlight.inc();
+        try {
+          return await changeInTx(deps, ctx, tx, fn, span);
+        } finally {
+          inFlight.dec();
+        }
+      })) as T;
+    }),
+  );
+}
+
+async function changeInTx<T>(
+  deps: Deps,
+  ctx: ActorContext,
+  tx: Tx,
+  fn: (uow: UnitOfWork) => Promise<T>,
+  span: Span,
+): Promise<T> {
+  const uow = new UnitOfWork(tx, ctx);
+  const result = await fn(uow);
+  if (uow.audits[0]) {
+    span.updateName(`change ${uow.audits[0].action}`);
+    span.setAttribute("authz.audit.actions", uow.audits.map((a) => a.action).join(","));
+  }
+  for (const a of uow.audits) {
+    await tx`insert into audit_events ${tx({
+      actor_id: ctx.actorId,
+      action: a.action,
+      target_type: a.target.type,
+      target_id: a.target.id,
+      organization_ids: a.organizationIds,
+      before: a.before === undefined ? null : (tx.json(a.before as never) as never),
+      after: a.after === undefined ? null : (tx.json(a.after as never) as never),
+      request_id: ctx.requestId,
+    })}`;
+  }
+  const delta = diffTuples(uow.deletes, uow.writes);
+  if (delta.writes.length || delta.deletes.length) {
+    await deps.engine.write(delta);
+    await deps.faults?.afterEngineWrite?.();
+  }
+  return result;
 }

@@ -1,42 +1,83 @@
-import type { MiddlewareHandler } from "hono";
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { routePath } from "hono/route";
 import type { Logger } from "pino";
+import { noteError, tracer } from "../telemetry.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Echo a caller's X-Request-ID (when sane) or make one; one child logger per request. */
+const headerGetter = {
+  get: (h: Headers, key: string) => h.get(key) ?? undefined,
+  keys: (h: Headers) => [...h.keys()],
+};
+
+/**
+ * Echo a caller's X-Request-ID (when sane) or make one; one child logger per
+ * request carrying the request id and the trace id; one HTTP server span per
+ * request, continuing a caller's W3C `traceparent`.
+ */
 export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.set("log", log.child({ requestId }));
-    c.header("X-Request-ID", requestId);
-    const started = performance.now();
-    let failed = false;
-    try {
-      await next();
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
-      // One wide line per request. Never headers or bodies: they hold keys and tokens.
-      const status = failed ? 500 : c.res.status;
-      c.get("log")[status >= 500 ? "warn" : "info"](
-        {
-          method: c.req.method,
-          route: routePath(c),
-          status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          actor: c.get("actor")?.id,
-          apiKey: c.get("apiKeyName"),
-        },
-        "request",
-      );
-    }
+    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+    const span = tracer().startSpan(
+      `${c.req.method}`,
+      { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method, "url.path": c.req.path } },
+      parent,
+    );
+    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
+    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, span, traceId));
   };
+}
+
+async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, traceId?: string) {
+  const given = c.req.header("x-request-id");
+  const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  c.set("requestId", requestId);
+  c.set("log", log.child(traceId ? { requestId, traceId } : { requestId }));
+  c.header("X-Request-ID", requestId);
+  span.setAttribute("authz.request_id", requestId);
+  const started = performance.now();
+  let failed = false;
+  try {
+    await next();
+    // Hono turns handler errors into responses (app.onError) before we get here.
+    if (c.error) noteError(span, c.error);
+  } catch (err) {
+    failed = true;
+    noteError(span, err);
+    throw err;
+  } finally {
+    // One wide line per request. Never headers or bodies: they hold keys and tokens.
+    const status = failed ? 500 : c.res.status;
+    const route = routePath(c);
+    span.updateName(`${c.req.method} ${route}`);
+    span.setAttributes({ "http.route": route, "http.response.status_code": status });
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    const actor = c.get("actor")?.id;
+    if (actor) span.setAttribute("enduser.id", actor);
+    span.end();
+    c.get("log")[status >= 500 ? "warn" : "info"](
+      {
+        method: c.req.method,
+        route,
+        status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        actor,
+        apiKey: c.get("apiKeyName"),
+      },
+      "request",
+    );
+  }
 }
 
 /**
