@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
 import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import * as lifecycle from "./lifecycle.js";
 import {
   CooperationPageSchema,
   CooperationSchema,
@@ -68,7 +69,7 @@ const deleteShare = createRoute({
   request: { params: ShareParams },
   responses: { 204: { description: "removed" }, ...changeErrors },
 });
-const lifecycle = (verb: "pause" | "resume" | "end", summary: string) =>
+const lifecycleRoute = (verb: "pause" | "resume" | "end", summary: string) =>
   createRoute({
     method: "post",
     path: `/v1/cooperations/{coopId}/${verb}`,
@@ -100,7 +101,7 @@ export function cooperationsRoutes(deps: Deps) {
   app.openapi(patch, async (c) => {
     const { expiresAt } = c.req.valid("json");
     const at = expiresAt === null ? null : new Date(expiresAt);
-    return c.json(await service.setExpiry(deps, ctx(c), c.req.valid("param").coopId, at), 200);
+    return c.json(await lifecycle.setExpiry(deps, ctx(c), c.req.valid("param").coopId, at), 200);
   });
   app.openapi(putShare, async (c) => {
     const { coopId, type, id } = c.req.valid("param");
@@ -117,8 +118,8 @@ export function cooperationsRoutes(deps: Deps) {
     ["resume", "Resume a paused cooperation, restoring exactly what was shared (owner admins; R-C10)"],
     ["end", "End a cooperation, removing its shares and delegations (either side's admins; R-C10)"],
   ] as const) {
-    app.openapi(lifecycle(verb, summary), async (c) =>
-      c.json(await service.transition(deps, ctx(c), c.req.valid("param").coopId, verb), 200),
+    app.openapi(lifecycleRoute(verb, summary), async (c) =>
+      c.json(await lifecycle.transition(deps, ctx(c), c.req.valid("param").coopId, verb), 200),
     );
   }
   return app;

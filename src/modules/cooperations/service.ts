@@ -4,12 +4,11 @@ import {
   cooperationOrgIds,
   lockCooperation,
   pruneUncoveredDelegations,
-  removeAllDelegations,
   removeShareRow,
 } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
-import { cooperationTuples, shareTuples } from "../../domain/tuples.js";
+import { shareTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import * as repo from "./repo.js";
@@ -17,10 +16,8 @@ import * as repo from "./repo.js";
 /**
  * Cooperation verbs after creation (R-C1…R-C11): authority through the model
  * (`can_manage_cooperations` on the owner or partner organization), then the
- * change as one unit of work. Sharing itself is switched on and off by the
- * cooperation's `partner` tuple (see cooperationTuples): pause and end drop
- * it, resume writes it back, and expiry is its `not_expired` condition, so
- * expiry takes effect at the instant without any job (R-C6).
+ * change as one unit of work. Reading and shares here; lifecycle.ts holds
+ * pause, resume, end and expiry.
  */
 
 export type ReadState = "pending" | "active" | "paused" | "expired" | "ended";
@@ -58,7 +55,7 @@ function view(deps: Deps, c: CooperationRow & { createdAt: Date }, shares: repo.
 type Side = "owner" | "partner";
 
 /** Load a cooperation and require the actor to administer one of `sides` (R-C2). */
-async function authorize(deps: Deps, ctx: ActorContext, id: string, sides: Side[]) {
+export async function authorize(deps: Deps, ctx: ActorContext, id: string, sides: Side[]) {
   const c = await repo.findCooperation(deps.sql, id);
   if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
   for (const side of sides) {
@@ -71,7 +68,7 @@ async function authorize(deps: Deps, ctx: ActorContext, id: string, sides: Side[
   );
 }
 
-async function load(deps: Deps, id: string): Promise<CooperationView> {
+export async function load(deps: Deps, id: string): Promise<CooperationView> {
   const c = await repo.findCooperation(deps.sql, id);
   if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
   return view(deps, c, await repo.sharesOf(deps.sql, [id]));
@@ -122,7 +119,7 @@ export async function listCooperations(
 }
 
 /** Lock the row and refuse changes to an ended cooperation. */
-async function lockOpen(uow: UnitOfWork, id: string): Promise<CooperationRow> {
+export async function lockOpen(uow: UnitOfWork, id: string): Promise<CooperationRow> {
   const c = await lockCooperation(uow, id);
   if (c.state === "ended") throw Conflict("cooperation-ended", `cooperation ${id} has ended`);
   return c;
@@ -184,85 +181,4 @@ export async function deleteShare(
     }
     await pruneUncoveredDelegations(uow, c);
   });
-}
-
-const TRANSITIONS = {
-  pause: { from: ["active"], to: "paused", sides: ["owner"] },
-  resume: { from: ["paused"], to: "active", sides: ["owner"] },
-  end: { from: ["pending", "active", "paused"], to: "ended", sides: ["owner", "partner"] },
-} as const;
-
-/**
- * R-C5: pause (active → paused), resume (paused → active), end (→ ended).
- * Pause and resume touch only the partner tuple, so shares and delegations
- * come back exactly as they were (R-C10); end deletes them all.
- */
-export async function transition(deps: Deps, ctx: ActorContext, id: string, verb: keyof typeof TRANSITIONS) {
-  const t = TRANSITIONS[verb];
-  await authorize(deps, ctx, id, [...t.sides]);
-  await runChange(deps, ctx, async (uow) => {
-    const before = await lockCooperation(uow, id);
-    // An expired cooperation is not active for pausing: extend or end it.
-    const guard = verb === "pause" ? deps.now() : undefined;
-    if (!(await repo.transition(uow.tx, id, [...t.from], t.to, guard))) {
-      throw Conflict(
-        "invalid-state-transition",
-        `cannot ${verb} a cooperation that is ${readState(before, deps.now())}`,
-        { state: readState(before, deps.now()) },
-      );
-    }
-    const after: CooperationRow = { ...before, state: t.to };
-    let removed: unknown;
-    if (verb === "end") {
-      const shares = await repo.deleteAllShares(uow.tx, id);
-      for (const s of shares) {
-        uow.tuples(
-          shareTuples({
-            cooperationId: id,
-            resourceType: s.resource.type,
-            resourceId: s.resource.id,
-            level: s.level,
-          }),
-          [],
-        );
-      }
-      const delegations = await removeAllDelegations(uow, before);
-      removed = { shares: shares.map(({ resource, level }) => ({ resource, level })), delegations };
-    }
-    uow.tuples(cooperationTuples(before), cooperationTuples(after));
-    uow.audit({
-      action: `cooperation.${t.to === "active" ? "resumed" : t.to}`,
-      target: { type: "cooperation", id },
-      organizationIds: cooperationOrgIds(before),
-      before: { state: before.state },
-      after: { state: t.to, ...(removed ? { removed } : {}) },
-    });
-  });
-  return load(deps, id);
-}
-
-/** R-C5: set, extend or clear the expiry; the partner tuple's condition follows. */
-export async function setExpiry(deps: Deps, ctx: ActorContext, id: string, expiresAt: Date | null) {
-  if (expiresAt && expiresAt.getTime() <= deps.now().getTime()) {
-    throw InvalidInput("expiry-in-past", "expiresAt must be in the future", [
-      { path: "expiresAt", message: "must be in the future" },
-    ]);
-  }
-  await authorize(deps, ctx, id, ["owner"]);
-  await runChange(deps, ctx, async (uow) => {
-    const before = await lockOpen(uow, id);
-    if (!(await repo.setExpiry(uow.tx, id, expiresAt))) {
-      throw Conflict("cooperation-ended", `cooperation ${id} has ended`);
-    }
-    const after: CooperationRow = { ...before, expiresAt };
-    uow.tuples(cooperationTuples(before), cooperationTuples(after));
-    uow.audit({
-      action: "cooperation.expiry.set",
-      target: { type: "cooperation", id },
-      organizationIds: cooperationOrgIds(before),
-      before: { expiresAt: before.expiresAt },
-      after: { expiresAt },
-    });
-  });
-  return load(deps, id);
 }
