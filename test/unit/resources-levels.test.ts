@@ -1,12 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JOB_LEVELS, type JobLevel, levelAtLeast, levelMeet } from "../../src/engine/permissions.js";
-import {
-  effectiveLevel,
-  levelsAtOrBelow,
-  uncoveredParkDelegations,
-  withinCap,
-} from "../../src/modules/resources/levels.js";
+import { effectiveLevel, levelsAtOrBelow, withinCap } from "../../src/modules/resources/levels.js";
 
 const level = fc.constantFrom(...JOB_LEVELS);
 
@@ -44,20 +39,5 @@ describe("resources level helpers", () => {
     );
     expect(effectiveLevel("technical_manager", new Set())).toBeNull();
     expect(effectiveLevel("viewer", new Set<JobLevel>(["operator"]))).toBeNull();
-  });
-
-  it("R-C9 keeps only delegations covered by a share on the park or its new portfolio", () => {
-    const ds = [
-      { userId: "a", cooperationId: "c1" },
-      { userId: "b", cooperationId: "c2" },
-      { userId: "c", cooperationId: "c3" },
-    ];
-    const shares = [
-      { cooperationId: "c1", resourceType: "portfolio" as const, resourceId: "pf-new" },
-      { cooperationId: "c2", resourceType: "park" as const, resourceId: "k" },
-      { cooperationId: "c3", resourceType: "portfolio" as const, resourceId: "pf-old" },
-      { cooperationId: "c3", resourceType: "park" as const, resourceId: "other" },
-    ];
-    expect(uncoveredParkDelegations("k", "pf-new", ds, shares).map((d) => d.userId)).toEqual(["c"]);
   });
 });

@@ -1,13 +1,12 @@
-import { grantTuples, shareTuples } from "../../domain/tuples.js";
+import { detachResourceFromCooperations } from "../../domain/cooperations.js";
+import { grantTuples } from "../../domain/tuples.js";
 import type { UnitOfWork } from "../../domain/unit-of-work.js";
 import type { ResourceType } from "../../engine/permissions.js";
-import { uncoveredParkDelegations } from "./levels.js";
 import * as repo from "./repo.js";
 
 /**
  * Removing access inside a unit of work: rows, tuples and audit together.
- * Used when a resource is deleted (R-H2) and when a park leaves a shared
- * portfolio (R-C9).
+ * Used when a resource is deleted (R-H2).
  */
 
 /** One audit record per grant or delegation change; delegations are visible to both organizations (R-A2). */
@@ -41,7 +40,11 @@ export async function removeGrant(uow: UnitOfWork, g: repo.GrantRow, ownerOrgId:
   grantAudit(uow, ownerOrgId, g, null);
 }
 
-/** Every grant, delegation and share on a resource goes with it: no dangling access (R-H2). */
+/**
+ * Every grant, delegation and share on a resource goes with it: no dangling
+ * access or share (R-H2). Shares go through the shared cooperation verb, which
+ * also prunes delegations elsewhere that only the removed share covered.
+ */
 export async function removeAllAccess(
   uow: UnitOfWork,
   type: ResourceType,
@@ -49,34 +52,5 @@ export async function removeAllAccess(
   ownerOrgId: string,
 ): Promise<void> {
   for (const g of await repo.grantsOn(uow.tx, type, id, true)) await removeGrant(uow, g, ownerOrgId);
-  for (const s of await repo.sharesOn(uow.tx, type, id)) {
-    await repo.deleteShare(uow.tx, s);
-    uow.tuples(shareTuples(s), []);
-    uow.audit({
-      action: "share.removed",
-      target: { type: "cooperation", id: s.cooperationId },
-      organizationIds: [s.ownerOrganizationId, ...(s.partnerOrganizationId ? [s.partnerOrganizationId] : [])],
-      before: { resource: { type, id }, level: s.level, because: "resource-deleted" },
-      after: null,
-    });
-  }
-}
-
-/** After a park moved to `portfolioId`: delete its delegations no share of their cooperation covers (R-C9). */
-export async function dropUncoveredDelegations(
-  uow: UnitOfWork,
-  park: { id: string; portfolioId: string; organizationId: string },
-): Promise<repo.GrantRow[]> {
-  const delegations = (await repo.grantsOn(uow.tx, "park", park.id, true)).filter(
-    (g): g is repo.GrantRow & { cooperationId: string } => g.cooperationId !== null,
-  );
-  if (delegations.length === 0) return [];
-  const shares = await repo.coveringShares(uow.tx, {
-    cooperationIds: [...new Set(delegations.map((d) => d.cooperationId))],
-    parkId: park.id,
-    portfolioId: park.portfolioId,
-  });
-  const gone = uncoveredParkDelegations(park.id, park.portfolioId, delegations, shares);
-  for (const g of gone) await removeGrant(uow, g, park.organizationId);
-  return gone;
+  await detachResourceFromCooperations(uow, { type, id }, { deleted: true });
 }

@@ -24,35 +24,3 @@ export function effectiveLevel(granted: JobLevel, held: ReadonlySet<JobLevel>): 
 export function withinCap(shareLevels: readonly JobLevel[], wanted: JobLevel): boolean {
   return shareLevels.some((s) => levelAtLeast(s, wanted));
 }
-
-export interface ShareRef {
-  cooperationId: string;
-  resourceType: "park" | "portfolio";
-  resourceId: string;
-}
-
-export interface DelegationRef {
-  userId: string;
-  cooperationId: string;
-}
-
-/**
- * Delegations on a park that no share of their cooperation covers once the
- * park sits in `portfolioId` (R-C9: a delegation exists only while a share on
- * the park or on its portfolio covers it).
- */
-export function uncoveredParkDelegations<D extends DelegationRef>(
-  parkId: string,
-  portfolioId: string,
-  delegations: readonly D[],
-  shares: readonly ShareRef[],
-): D[] {
-  const covers = (d: D) =>
-    shares.some(
-      (s) =>
-        s.cooperationId === d.cooperationId &&
-        ((s.resourceType === "park" && s.resourceId === parkId) ||
-          (s.resourceType === "portfolio" && s.resourceId === portfolioId)),
-    );
-  return delegations.filter((d) => !covers(d));
-}

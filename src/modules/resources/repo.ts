@@ -159,28 +159,6 @@ export async function sharesOn(db: Db, type: ResourceType, id: string): Promise<
   return rows.map(share);
 }
 
-export async function deleteShare(
-  db: Db,
-  s: Pick<ShareRow, "cooperationId" | "resourceType" | "resourceId">,
-) {
-  await db`delete from shares where cooperation_id = ${s.cooperationId} and resource_type = ${s.resourceType}
-    and resource_id = ${s.resourceId}`;
-}
-
-/** Shares of `cooperationId` covering a park: on the park itself or on `portfolioId`. */
-export async function coveringShares(
-  db: Db,
-  q: { cooperationIds: string[]; parkId: string; portfolioId: string },
-): Promise<ShareRow[]> {
-  if (q.cooperationIds.length === 0) return [];
-  const rows = await db`select s.*, c.owner_organization_id, c.partner_organization_id
-    from shares s join cooperations c on c.id = s.cooperation_id
-    where s.cooperation_id in ${db(q.cooperationIds)} and (
-      (s.resource_type = 'park' and s.resource_id = ${q.parkId}) or
-      (s.resource_type = 'portfolio' and s.resource_id = ${q.portfolioId}))`;
-  return rows.map(share);
-}
-
 export async function membershipOf(
   db: Db,
   userId: string,

@@ -1,11 +1,12 @@
 import { requirePermission } from "../../domain/authorize.js";
+import { detachResourceFromCooperations } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, NotFound } from "../../domain/errors.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
 import type { ResourceType } from "../../engine/permissions.js";
-import { dropUncoveredDelegations, removeAllAccess } from "./access.js";
+import { removeAllAccess } from "./access.js";
 import * as repo from "./repo.js";
 
 /**
@@ -118,7 +119,10 @@ async function upsertPark(
     before: { name: before.name, portfolioId: before.portfolioId },
     after: { name: after.name, portfolioId: after.portfolioId },
   });
-  if (before.portfolioId !== after.portfolioId) await dropUncoveredDelegations(uow, after);
+  // R-C9: delegations on the park that no share of their cooperation covers any more go.
+  if (before.portfolioId !== after.portfolioId) {
+    await detachResourceFromCooperations(uow, { type: "park", id: after.id }, { deleted: false });
+  }
   return { resource: after, created: false };
 }
 
