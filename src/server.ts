@@ -18,6 +18,8 @@ import { generateApiKey, hashApiKey } from "./http/auth.js";
 import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
 import { metrics } from "./metrics.js";
+import { loadRouteTable } from "./modules/gateway/table.js";
+import { startWebhookWorker, type WebhookWorker } from "./modules/invitations/worker.js";
 import { bootstrapSysadmins } from "./modules/platform/service.js";
 import { Readiness } from "./readiness.js";
 
@@ -61,6 +63,8 @@ async function retry<T>(what: string, log: Logger, fn: () => Promise<T>, stopped
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const stoppers: Stopper[] = [];
   const customModel = Boolean(config.MODEL_FILE);
+  // A bad forward-auth route table stops the start before any child process exists.
+  if (config.ROUTES_FILE) loadRouteTable(config.ROUTES_FILE);
 
   let fgaUrl = config.OPENFGA_API_URL;
   if (!fgaUrl) {
@@ -95,6 +99,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const effective: Config = { ...config, API_KEYS: apiKeys };
 
   const sql = createDb({ url: dbUrl ?? "postgres://unused@127.0.0.1:1/unused", max: poolMax });
+  if (config.METRICS_ENABLED && !customModel) metrics().registerDbCollectors(sql);
   const engine = new Engine({
     apiUrl: fgaUrl,
     apiToken: config.OPENFGA_API_TOKEN,
@@ -120,6 +125,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   });
 
   let stopping = false;
+  let webhook: WebhookWorker | undefined;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }) as http.Server;
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const addr = server.address();
@@ -191,6 +197,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
         );
     }
     readiness.model = true;
+    // R-I10: deliver invitation events from the outbox when a webhook is configured.
+    if (!customModel && config.WEBHOOK_URL && !stopping) {
+      if (config.WEBHOOK_SECRET)
+        webhook = startWebhookWorker(deps, { url: config.WEBHOOK_URL, secret: config.WEBHOOK_SECRET });
+      else log.error("WEBHOOK_URL is set without WEBHOOK_SECRET: invitation events stay in the outbox");
+    }
     log.info({ url }, "ready");
   })().catch((err) => {
     if (!stopping) log.error({ err }, "start-up failed");
@@ -254,6 +266,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         server.closeIdleConnections();
       });
       await startup.catch(() => {});
+      await webhook?.stop();
       await sql.end({ timeout: 5 }).catch(() => {});
       for (const stop of stoppers.reverse()) await stop().catch(() => {});
     },
