@@ -19,7 +19,6 @@ import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
 import { metrics } from "./metrics.js";
 import { loadRouteTable } from "./modules/gateway/table.js";
-import { loadRouteTable } from "./modules/gateway/table.js";
 import { startWebhookWorker, type WebhookWorker } from "./modules/invitations/worker.js";
 import { bootstrapSysadmins } from "./modules/platform/service.js";
 import { Readiness } from "./readiness.js";
@@ -66,8 +65,6 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const customModel = Boolean(config.MODEL_FILE);
   // A bad forward-auth route table stops the start before any child process exists.
   if (config.ROUTES_FILE) loadRouteTable(config.ROUTES_FILE);
-  // A bad forward-auth route table stops the start before any child process exists.
-  if (config.ROUTES_FILE) loadRouteTable(config.ROUTES_FILE);
 
   let fgaUrl = config.OPENFGA_API_URL;
   if (!fgaUrl) {
@@ -102,7 +99,6 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const effective: Config = { ...config, API_KEYS: apiKeys };
 
   const sql = createDb({ url: dbUrl ?? "postgres://unused@127.0.0.1:1/unused", max: poolMax });
-  if (config.METRICS_ENABLED && !customModel) metrics().registerDbCollectors(sql);
   if (config.METRICS_ENABLED && !customModel) metrics().registerDbCollectors(sql);
   const engine = new Engine({
     apiUrl: fgaUrl,
