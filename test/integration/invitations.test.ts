@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expireDue } from "../../src/modules/invitations/lifecycle.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, emailOf, userId } from "../support/factories.js";
@@ -304,5 +305,77 @@ describe("invitations: creation, tokens, lifecycle", () => {
     expect(first.links.accept).toContain(`invitation=${inv.invitationId}`);
     const invitee = await t.json("GET", `/v1/invitations/${inv.invitationId}/events`, as(inv.invitee));
     expect(invitee.status).toBe(403);
+  });
+  it("R-I4 the expiry sweep marks due invitations once and ends their pending cooperations", async () => {
+    const owner = await createOrg(t);
+    const partner = await createOrg(t);
+    const coop = await t.json("POST", "/v1/invitations", {
+      ...as(owner.admin),
+      body: {
+        type: "cooperation",
+        organizationId: owner.id,
+        partner: { organizationId: partner.id },
+        shares: [],
+      },
+    });
+    const member = await inviteMember(t, { organizationId: owner.id, inviter: owner.admin, role: "member" });
+    const ids = [coop.body.invitation.id, member.invitationId];
+    await t.sql`update invitations set expires_at = now() - interval '1 minute' where id in ${t.sql(ids)}`;
+    const resend = await t.json("POST", `/v1/invitations/${member.invitationId}/resend`, as(owner.admin));
+    expect([resend.status, resend.body.code]).toEqual([410, "invitation-expired"]);
+    expect(await expireDue(t.deps, owner.id)).toBe(1);
+    expect(await expireDue(t.deps, owner.id)).toBe(0);
+    const rows = await t.sql`select status from invitations where id in ${t.sql(ids)}`;
+    expect(rows.map((r) => r.status)).toEqual(["expired", "expired"]);
+    const [c] = await t.sql`select state from cooperations where id = ${coop.body.invitation.cooperationId}`;
+    expect(c!.state).toBe("ended");
+    const expired =
+      await t.sql`select aggregate_id from outbox where topic = 'invitation.expired' and aggregate_id in ${t.sql(ids)}`;
+    expect(expired).toHaveLength(2);
+    const audits =
+      await t.sql`select 1 from audit_events where action = 'invitation.expired' and target_id in ${t.sql(ids)}`;
+    expect(audits).toHaveLength(2);
+  });
+
+  it("R-I1 platform invitations are listed for platform staff only", async () => {
+    const staff = userId("support");
+    await bootstrapSysadmins(t.deps, [staff]);
+    const created = await t.json("POST", "/v1/invitations", {
+      ...as(staff),
+      body: { type: "platform", email: "listed@example.test" },
+    });
+    const list = await t.json("GET", "/v1/invitations?status=pending&limit=500", as(staff));
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((i: { id: string }) => i.id)).toContain(created.body.invitation.id);
+    expect(list.body.items.every((i: { type: string }) => i.type === "platform")).toBe(true);
+    const org = await createOrg(t);
+    expect((await t.json("GET", "/v1/invitations", as(org.admin))).status).toBe(403);
+  });
+
+  it("R-I5 accepting by id is only for cooperation invitations addressed to an organization", async () => {
+    const org = await createOrg(t);
+    const inv = await inviteMember(t, { organizationId: org.id, inviter: org.admin, role: "member" });
+    const res = await t.json("POST", `/v1/invitations/${inv.invitationId}/accept`, as(inv.invitee));
+    expect([res.status, res.body.code]).toEqual([403, "token-required"]);
+    expect((await t.sql`select status from invitations where id = ${inv.invitationId}`)[0]!.status).toBe(
+      "pending",
+    );
+  });
+
+  it("documents every invitation route in /openapi.json", async () => {
+    const doc = await t.json("GET", "/openapi.json", { key: null });
+    const paths = Object.keys(doc.body.paths);
+    for (const p of [
+      "/v1/invitations",
+      "/v1/invitations/accept",
+      "/v1/invitations/decline",
+      "/v1/invitations/preview",
+      "/v1/invitations/{invitationId}",
+      "/v1/invitations/{invitationId}/resend",
+      "/v1/invitations/{invitationId}/revoke",
+      "/v1/invitations/{invitationId}/accept",
+      "/v1/invitations/{invitationId}/events",
+    ])
+      expect(paths).toContain(p);
   });
 });
