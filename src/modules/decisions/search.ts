@@ -167,11 +167,14 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
     const t = toCheck(deps, { subject: q.subject, action: { name }, resource: q.resource });
     return t.ok ? [t.item] : [];
   });
-  const answers = checks.length
-    ? await deps.engine.batchCheck(checks, engineContext(deps, ctx, Engine.now()))
-    : [];
-  // An unanswered item would make the list silently shorter: fail instead.
-  if (answers.some((a) => a.error)) throw incomplete("BatchCheck");
+  const at = engineContext(deps, ctx, Engine.now());
+  const answers = checks.length ? await deps.engine.batchCheck(checks, at) : [];
+  // An unanswered item (e.g. BatchCheck's deadline, shared by all its items,
+  // under load) would make the list silently shorter: ask for those items one
+  // at a time, which fails closed (503) if the engine still does not answer.
+  for (const [i, a] of answers.entries()) {
+    if (a.error) answers[i] = { allowed: await deps.engine.check(checks[i]!, at) };
+  }
   const held = checks.filter((_, i) => answers[i]!.allowed).map((c) => ({ name: c.relation }));
   return paginate(held, q.page?.token, q.page?.limit, parts);
 }
