@@ -247,4 +247,23 @@ describe("invitations: cooperation (R-I8, R-C1, R-C3, R-C4)", () => {
     expect(cooperationId).toMatch(/^coop_/);
     expect(await check(partner.admin, "can_manage_contracts", `portfolio:${owner.portfolioId}`)).toBe(true);
   });
+  it("R-C5 the cooperation's expiresAt must be in the future and is kept on activation", async () => {
+    const owner = await createOrg(t);
+    const partner = await createOrg(t);
+    const shares = [{ resource: { type: "portfolio", id: owner.portfolioId }, level: "viewer" }];
+    const past = await t.json("POST", "/v1/invitations", {
+      ...as(owner.admin),
+      body: {
+        ...coopBody(owner.id, { organizationId: partner.id }, shares),
+        expiresAt: "2001-01-01T00:00:00Z",
+      },
+    });
+    expect([past.status, past.body.code]).toEqual([400, "invalid-expiry"]);
+    const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+    const { cooperationId } = await shareWithPartner(t, owner, partner, shares as never, { expiresAt });
+    const [c] = await t.sql`select state, expires_at from cooperations where id = ${cooperationId}`;
+    expect(c!.state).toBe("active");
+    expect((c!.expires_at as Date).toISOString()).toBe(expiresAt);
+    expect(await check(partner.admin, "can_view", `portfolio:${owner.portfolioId}`)).toBe(true);
+  });
 });

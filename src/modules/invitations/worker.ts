@@ -60,7 +60,12 @@ async function post(o: Required<WebhookOptions>, eventId: string, body: string):
   }
 }
 
-export async function deliverBatch(sql: Sql, o: Required<WebhookOptions>, log: Logger): Promise<number> {
+export async function deliverBatch(
+  sql: Sql,
+  o: Required<WebhookOptions>,
+  log: Logger,
+  stopping: () => boolean = () => false,
+): Promise<number> {
   let delivered = 0;
   await sql.begin(async (tx) => {
     const rows = await tx`select o.id, o.event_id, o.topic, o.payload, o.attempts, o.created_at from outbox o
@@ -69,6 +74,8 @@ export async function deliverBatch(sql: Sql, o: Required<WebhookOptions>, log: L
                         and e.delivered_at is null)
       order by o.id limit ${o.batch} for update of o skip locked`;
     for (const r of rows) {
+      // On shutdown, leave the rest claimed-but-untouched: the commit releases them for the next start.
+      if (stopping()) break;
       const body = JSON.stringify({
         id: r.event_id,
         type: r.topic,
@@ -116,7 +123,7 @@ export function startWebhookWorker(deps: Deps, opts: WebhookOptions): WebhookWor
     }
     let total = 0;
     for (;;) {
-      const n = await deliverBatch(deps.sql, o, log);
+      const n = await deliverBatch(deps.sql, o, log, () => stopped);
       total += n;
       if (n < o.batch || stopped) return total;
     }
