@@ -73,6 +73,8 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
   const keys = { decide: generateApiKey(), manage: generateApiKey(), both: generateApiKey() };
   const config = testConfig({
     LOG_LEVEL: "silent",
+    // Generous by default: CI machines are small and shared; fail-closed tests stop the engine instead.
+    OPENFGA_TIMEOUT_MS: "5000",
     API_KEYS: [
       `decider:decide:${keys.decide.hash}`,
       `manager:manage:${keys.manage.hash}`,
