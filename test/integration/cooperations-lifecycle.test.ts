@@ -7,7 +7,7 @@ import {
   coopWorld,
   decide,
   decisionMatrix,
-  delegation,
+  delegated,
   pendingCooperation,
   share,
 } from "../support/coop-factories.js";
@@ -189,21 +189,20 @@ describe("cooperations lifecycle", () => {
       partner: w.partner.id,
       shares: [share("portfolio", w.portfolio, "technical_manager"), share("park", w.park, "operator")],
     });
-    const grantedBy = w.partner.admin;
-    const base = { cooperationId: c.id, partnerOrganizationId: w.partner.id, grantedBy };
-    await delegation(t, {
+    const base = { actor: w.partner.admin };
+    await delegated(t, {
       ...base,
       resource: { type: "park", id: w.park },
       userId: w.amt,
       level: "operator",
     });
-    await delegation(t, {
+    await delegated(t, {
       ...base,
       resource: { type: "portfolio", id: w.portfolio },
       userId: w.member,
       level: "technical_manager",
     });
-    await delegation(t, {
+    await delegated(t, {
       ...base,
       resource: { type: "park", id: w.park },
       userId: w.external,
@@ -238,10 +237,8 @@ describe("cooperations lifecycle", () => {
       partner: w.partner.id,
       shares: [share("portfolio", w.portfolio, "operator")],
     });
-    await delegation(t, {
-      cooperationId: c.id,
-      partnerOrganizationId: w.partner.id,
-      grantedBy: w.partner.admin,
+    await delegated(t, {
+      actor: w.partner.admin,
       resource: { type: "park", id: w.park },
       userId: w.amt,
       level: "technical_manager",
@@ -262,12 +259,14 @@ describe("cooperations lifecycle", () => {
     expect(left).toEqual([]);
     // R-A1, R-A2: every change is audited for both organizations.
     const audit = await t.sql`select action, organization_ids from audit_events
-      where action like 'cooperation.%' or action like 'delegation.%' and target_id = ${w.park}
+      where (action like 'cooperation.%' and target_id = ${c.id})
+        or (action like 'delegation.%' and target_id = ${w.park})
       order by id`;
     const mine = audit.filter((a) => (a.organization_ids as string[]).includes(w.owner.id));
     expect(mine.map((a) => a.action)).toEqual([
       "cooperation.created",
       "cooperation.activated",
+      "delegation.set",
       "delegation.removed",
       "cooperation.ended",
     ]);

@@ -4,7 +4,8 @@ import {
   activeCooperation,
   coopWorld,
   decide,
-  delegation,
+  delegate,
+  delegated,
   parkIn,
   share,
 } from "../support/coop-factories.js";
@@ -110,10 +111,8 @@ describe("cooperation shares", () => {
       partner: w.partner.id,
       shares: [share("park", w.park, "operator")],
     });
-    await delegation(t, {
-      cooperationId: c.id,
-      partnerOrganizationId: w.partner.id,
-      grantedBy: w.partner.admin,
+    await delegated(t, {
+      actor: w.partner.admin,
       resource: { type: "park", id: w.park },
       userId: w.amt,
       level: "technical_manager",
@@ -143,14 +142,14 @@ describe("cooperation shares", () => {
       partner: w.partner.id,
       shares: [share("portfolio", w.portfolio, "viewer"), share("park", w.park, "operator")],
     });
-    const base = { cooperationId: c.id, partnerOrganizationId: w.partner.id, grantedBy: w.partner.admin };
-    await delegation(t, {
+    const base = { actor: w.partner.admin };
+    await delegated(t, {
       ...base,
       resource: { type: "park", id: w.park },
       userId: w.amt,
       level: "operator",
     });
-    await delegation(t, {
+    await delegated(t, {
       ...base,
       resource: { type: "portfolio", id: w.portfolio },
       userId: w.member,
@@ -177,6 +176,106 @@ describe("cooperation shares", () => {
     const removed = await t.sql`select organization_ids from audit_events where action = 'delegation.removed'
       and ${w.owner.id} = any(organization_ids)`;
     expect(removed).toHaveLength(2);
+  });
+
+  it("R-C8 partner admins delegate only to their members and only up to the share level (peers are not <=)", async () => {
+    const w = await coopWorld(t);
+    const c = await activeCooperation(t, {
+      owner: w.owner.id,
+      partner: w.partner.id,
+      shares: [share("park", w.park, "technical_manager")],
+    });
+    const park = { type: "park" as const, id: w.park };
+    const as = (userId: string, level: "operator" | "technical_manager" | "asset_manager" | "viewer") =>
+      delegate(t, { actor: w.partner.admin, resource: park, userId, level });
+    for (const level of ["asset_manager", "operator"] as const) {
+      const res = await as(w.amt, level);
+      expect([res.status, res.body.code]).toEqual([403, "level-above-cap"]);
+    }
+    const ext = await as(w.external, "technical_manager");
+    expect([ext.status, ext.body.code]).toEqual([403, "level-above-external-cap"]);
+    const outsider = await as(w.owner.admin, "viewer");
+    expect(outsider.status).toBe(409);
+    expect(await t.sql`select 1 from grants where cooperation_id = ${c.id}`).toHaveLength(0);
+    expect((await as(w.amt, "technical_manager")).status).toBe(201);
+    expect((await as(w.external, "viewer")).status).toBe(201);
+    expect(await decide(t, w.amt, "can_run_diagnostics", `park:${w.park}`)).toBe(true);
+    // A member cannot delegate; nothing can be delegated while paused.
+    const byMember = await delegate(t, { actor: w.amt, resource: park, userId: w.member, level: "viewer" });
+    expect(byMember.status).toBe(403);
+    await t.json("POST", `/v1/cooperations/${c.id}/pause`, { actor: w.owner.admin });
+    expect((await as(w.member, "viewer")).status).toBe(403);
+  });
+
+  it("R-C9 the grants list shows a delegation's effective level under the live cap", async () => {
+    const w = await coopWorld(t);
+    const c = await activeCooperation(t, {
+      owner: w.owner.id,
+      partner: w.partner.id,
+      shares: [share("park", w.park, "operator")],
+    });
+    await delegated(t, {
+      actor: w.partner.admin,
+      resource: { type: "park", id: w.park },
+      userId: w.amt,
+      level: "technical_manager",
+    });
+    const levels = async () => {
+      const res = await t.json("GET", `/v1/parks/${w.park}/grants`, { actor: w.partner.admin });
+      return res.body.items.map((i: { level: string; effectiveLevel: string | null }) => [
+        i.level,
+        i.effectiveLevel,
+      ]);
+    };
+    expect(await levels()).toEqual([["technical_manager", "technical_manager"]]);
+    await putShare(c.id, "park", w.park, "viewer", w.owner.admin);
+    expect(await levels()).toEqual([["technical_manager", "viewer"]]);
+    await putShare(c.id, "park", w.park, "operator", w.owner.admin);
+    expect(await levels()).toEqual([["technical_manager", "technical_manager"]]);
+  });
+
+  it("R-C9 R-H2 moving a park out of a shared portfolio deletes its delegations; deleting a resource its shares", async () => {
+    const w = await coopWorld(t);
+    const pf = (name: string) => `pf-${name}-${w.park}`;
+    for (const name of ["unshared", "empty"]) {
+      const res = await t.json("PUT", `/v1/portfolios/${pf(name)}`, {
+        actor: w.owner.admin,
+        body: { organizationId: w.owner.id, name },
+      });
+      expect(res.status).toBe(201);
+    }
+    const c = await activeCooperation(t, {
+      owner: w.owner.id,
+      partner: w.partner.id,
+      shares: [share("portfolio", w.portfolio, "operator"), share("portfolio", pf("empty"), "viewer")],
+    });
+    await delegated(t, {
+      actor: w.partner.admin,
+      resource: { type: "park", id: w.park },
+      userId: w.amt,
+      level: "operator",
+    });
+    expect(await decide(t, w.amt, "can_use_vpn", `park:${w.park}`)).toBe(true);
+    const moved = await t.json("PUT", `/v1/parks/${w.park}`, {
+      actor: w.owner.admin,
+      body: { portfolioId: pf("unshared"), name: "Moved" },
+    });
+    expect(moved.status).toBe(200);
+    expect(await t.sql`select 1 from grants where cooperation_id = ${c.id}`).toHaveLength(0);
+    expect(await decide(t, w.amt, "can_view", `park:${w.park}`)).toBe(false);
+    // Moving it back does not resurrect the delegation.
+    await t.json("PUT", `/v1/parks/${w.park}`, {
+      actor: w.owner.admin,
+      body: { portfolioId: w.portfolio, name: "Back" },
+    });
+    expect(await decide(t, w.amt, "can_view", `park:${w.park}`)).toBe(false);
+    expect(await decide(t, w.partner.admin, "can_use_vpn", `park:${w.park}`)).toBe(true);
+    // Deleting a shared (empty) portfolio leaves no dangling share.
+    const del = await t.json("DELETE", `/v1/portfolios/${pf("empty")}`, { actor: w.owner.admin });
+    expect(del.status).toBe(204);
+    expect((await get(c.id, w.owner.admin)).body.shares).toEqual([
+      { resource: { type: "portfolio", id: w.portfolio }, level: "operator" },
+    ]);
   });
 
   it("R-C11 operator through a cooperation gives no can_share or can_view_audit_log", async () => {

@@ -108,23 +108,37 @@ export async function coopWorld(t: TestContext) {
 }
 
 /**
- * One check, retried when the engine does not answer in time: the shared test
- * OpenFGA runs on a small, busy machine. A deny is never retried.
+ * One decision through POST /access/v1/evaluation, retried when the engine
+ * does not answer in time (503): the shared test OpenFGA runs on a small,
+ * busy machine. A deny is an answer and never retried.
  */
-async function check(t: TestContext, item: { user: string; relation: string; object: string }) {
+export async function decide(t: TestContext, user: string, action: string, object: string): Promise<boolean> {
+  const [type, id] = [object.slice(0, object.indexOf(":")), object.slice(object.indexOf(":") + 1)];
+  const body = { subject: { type: "user", id: user }, action: { name: action }, resource: { type, id } };
   for (let attempt = 1; ; attempt++) {
-    try {
-      return await t.engine.check(item);
-    } catch (err) {
-      if (attempt >= 4 || (err as { code?: string }).code !== "engine-unavailable") throw err;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
+    const res = await t.json("POST", "/access/v1/evaluation", { key: "decide", body });
+    if (res.status === 200) return res.body.decision === true;
+    if (res.status !== 503 || attempt >= 4)
+      throw new Error(`evaluation ${res.status}: ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 200 * attempt));
   }
 }
 
-/** One decision through the engine (the same check the decision API makes). */
-export function decide(t: TestContext, user: string, action: string, object: string): Promise<boolean> {
-  return check(t, { user: `user:${user}`, relation: action, object });
+/** A delegation through the grants endpoint, as the partner admin makes it (R-C8). */
+export async function delegate(
+  t: TestContext,
+  d: { actor: string; resource: { type: ResourceType; id: string }; userId: string; level: JobLevel },
+) {
+  return t.json("PUT", `/v1/${d.resource.type}s/${d.resource.id}/grants/${d.userId}`, {
+    actor: d.actor,
+    body: { level: d.level },
+  });
+}
+
+/** delegate() that must succeed (201 created). */
+export async function delegated(t: TestContext, d: Parameters<typeof delegate>[1]): Promise<void> {
+  const res = await delegate(t, d);
+  if (res.status !== 201) throw new Error(`delegation refused: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 /**
@@ -138,15 +152,13 @@ export async function decisionMatrix(
   actions: readonly string[],
   objects: string[],
 ): Promise<Record<string, boolean>> {
-  const items = users.flatMap((u) =>
-    actions.flatMap((a) => objects.map((o) => ({ user: `user:${u}`, relation: a, object: o }))),
-  );
+  const items = users.flatMap((u) => actions.flatMap((a) => objects.map((o) => ({ u, a, o }))));
   const out: Record<string, boolean> = {};
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const it = items[next++]!;
-      out[`${it.user} ${it.relation} ${it.object}`] = await check(t, it);
+      out[`user:${it.u} ${it.a} ${it.o}`] = await decide(t, it.u, it.a, it.o);
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
