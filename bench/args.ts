@@ -27,6 +27,8 @@ export interface BenchOptions {
   loadBatch: number;
   seed: number;
   outDir: string;
+  /** Portfolios, parks, grants and delegations (each) loaded one by one through the resources service. */
+  serviceSample: number;
   /** OPENFGA_TIMEOUT_MS for the sidecar; undefined keeps its default (500 ms). */
   engineTimeoutMs: number | undefined;
 }
@@ -48,6 +50,8 @@ const HELP = `npm run bench -- [flags]
   --search-iterations N  timed searches per subject (default 5)
   --load-parallel N      parallel units of work while loading (default 4)
   --load-batch N         entities per unit of work while loading (default 200)
+  --service-sample N     of each of portfolios, parks, grants and delegations, how many
+                         go one by one through the resources service (default 100)
   --seed N               dataset seed (default 42)
   --out DIR              results folder (default bench/results)
   --engine-timeout-ms N  the sidecar's OPENFGA_TIMEOUT_MS (default: its own default, 500;
@@ -76,6 +80,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       "load-parallel": { type: "string" },
       "load-batch": { type: "string" },
       seed: { type: "string" },
+      "service-sample": { type: "string" },
       out: { type: "string" },
       "engine-timeout-ms": { type: "string" },
     },
@@ -108,6 +113,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     loadParallel: num(values["load-parallel"], 4, 2, 1),
     loadBatch: num(values["load-batch"], 200, 50, 1),
     seed: num(values.seed, 42, 42),
+    serviceSample: num(values["service-sample"], 100, 4),
     outDir: values.out ?? "bench/results",
     engineTimeoutMs:
       values["engine-timeout-ms"] !== undefined

@@ -73,7 +73,12 @@ async function main(): Promise<number> {
 
     log("generating and loading the dataset…");
     const spec = generateDataset(opts);
-    const loaded = await loadDataset(deps, spec, { parallel: opts.loadParallel, batch: opts.loadBatch, log });
+    const loaded = await loadDataset(deps, spec, {
+      parallel: opts.loadParallel,
+      batch: opts.loadBatch,
+      serviceSample: opts.serviceSample,
+      log,
+    });
     const [counts] = await sql`select
       (select count(*)::int from organizations) as organizations,
       (select count(*)::int from users) as users,
@@ -166,6 +171,7 @@ async function main(): Promise<number> {
         counts,
         loadMs: loaded.ms,
         loadPhases: loaded.phases,
+        servicePath: loaded.servicePath,
         tuples: loaded.tuples,
         tuplesPerSecond: Math.round(loaded.tuples / (loaded.ms / 1000)),
         sidecarStartMs,
