@@ -11,7 +11,7 @@ import {
 
 let t: TestContext;
 beforeAll(async () => {
-  t = await createTestContext({ config: { OPENFGA_TIMEOUT_MS: "5000" } });
+  t = await createTestContext({ config: { OPENFGA_TIMEOUT_MS: "10000" } });
 });
 afterAll(async () => {
   await t?.close();

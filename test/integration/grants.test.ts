@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Unavailable } from "../../src/domain/errors.js";
 import { membershipTuples } from "../../src/domain/tuples.js";
 import { runChange } from "../../src/domain/unit-of-work.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
-import { createPark, grant } from "../support/resource-factories.js";
+import { createPark, createPortfolio, grant } from "../support/resource-factories.js";
 
 let t: TestContext;
 beforeAll(async () => {
-  t = await createTestContext({ config: { OPENFGA_TIMEOUT_MS: "5000" } });
+  t = await createTestContext({ config: { OPENFGA_TIMEOUT_MS: "10000" } });
 });
 afterAll(async () => {
   await t?.close();
@@ -226,5 +227,51 @@ describe("own-organization grants (R-O2, R-O3, R-O4)", () => {
       await t.sql`select action from audit_events where target_id in (${park}, ${org.portfolioId})
       and action like '%deleted' order by id`;
     expect(actions.map((a) => a.action)).toEqual(["park.deleted", "portfolio.deleted"]);
+  });
+});
+
+describe("engine failures (R-G2)", () => {
+  it("an engine that refuses the write answers 503 and leaves no partial state", async () => {
+    const { org, park } = await world();
+    const member = await addMemberTo(t, org.id, "member");
+    await grant(t, org.admin, "park", park, member, "viewer");
+    const other = await createPortfolio(t, org.admin, org.id);
+    const real = t.deps.engine;
+    // Decisions still answer; only the change's tuple write fails (as when OpenFGA dies mid-change).
+    t.deps.engine = Object.assign(Object.create(real), {
+      write: async () => {
+        throw Unavailable("engine-unavailable", "the authorization engine did not answer");
+      },
+    });
+    const auditBefore = (await t.sql`select count(*)::int as n from audit_events`)[0]!.n;
+    try {
+      const changes = [
+        () =>
+          t.json("PUT", `/v1/parks/${park}/grants/${member}`, {
+            actor: org.admin,
+            body: { level: "operator" },
+          }),
+        () => t.json("DELETE", `/v1/parks/${park}/grants/${member}`, { actor: org.admin }),
+        () =>
+          t.json("PUT", `/v1/parks/${park}`, {
+            actor: org.admin,
+            body: { portfolioId: other, name: "Moved" },
+          }),
+        () => t.json("DELETE", `/v1/parks/${park}`, { actor: org.admin }),
+      ];
+      for (const change of changes) {
+        const res = await change();
+        expect([res.status, res.body.code]).toEqual([503, "engine-unavailable"]);
+      }
+    } finally {
+      t.deps.engine = real;
+    }
+    expect(await grantRows(park)).toEqual([{ user_id: member, level: "viewer", cooperation_id: null }]);
+    expect((await t.sql`select name from parks where id = ${park}`)[0]).toMatchObject({
+      name: `Park ${park}`,
+    });
+    expect((await t.sql`select count(*)::int as n from audit_events`)[0]!.n).toBe(auditBefore);
+    expect(await can(member, "can_view", `park:${park}`)).toBe(true);
+    expect(await can(member, "can_create_ticket", `park:${park}`)).toBe(false);
   });
 });
