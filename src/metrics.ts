@@ -50,24 +50,24 @@ export function createMetrics() {
       name: "authz_outbox_backlog_events",
       help: "Outbox events not delivered yet (read from the database at scrape time)",
       registers: [registry],
-      collect() {
-        return db.collect();
-      },
+      collect: () => db.refresh(),
     }),
     outboxOldestAge: new Gauge({
       name: "authz_outbox_oldest_age_seconds",
       help: "Age of the oldest undelivered outbox event, 0 when none (read at scrape time)",
       registers: [registry],
+      collect: () => db.refresh(),
     }),
     invitations: new Gauge({
       name: "authz_invitations",
       help: "Invitations by status (read from the database at scrape time)",
       labelNames: ["status"] as const,
       registers: [registry],
+      collect: () => db.refresh(),
     }),
     dbScrapeErrors: new Counter({
       name: "authz_metrics_db_scrape_errors_total",
-      help: "Scrapes whose database gauges could not be read (the gauges are then absent)",
+      help: "Scrapes whose database gauges could not be read (the outbox gauges are then NaN)",
       registers: [registry],
     }),
     /**
@@ -80,32 +80,38 @@ export function createMetrics() {
     },
     gauges: { Gauge },
   };
-  const db: { sql?: Sql; collect: () => Promise<void> } = {
-    async collect() {
-      // One collect hook (on the first of these gauges, in registration order) fills all three.
-      const { outboxBacklog, outboxOldestAge, invitations, dbScrapeErrors } = m;
-      outboxBacklog.reset();
-      outboxOldestAge.reset();
-      invitations.reset();
-      if (!db.sql) return;
-      try {
-        const [outbox] = await db.sql<{ n: string; age: number | null }[]>`
+  // prom-client reads metrics concurrently: the three database gauges share
+  // one read per scrape (the first collect starts it, the others await it).
+  const db: { sql?: Sql; pending?: Promise<void>; refresh: () => Promise<void>; read: () => Promise<void> } =
+    {
+      refresh() {
+        db.pending ??= db.read().finally(() => {
+          db.pending = undefined;
+        });
+        return db.pending;
+      },
+      async read() {
+        const { outboxBacklog, outboxOldestAge, invitations, dbScrapeErrors } = m;
+        invitations.reset();
+        if (!db.sql) return;
+        try {
+          const [outbox] = await db.sql<{ n: string; age: number | null }[]>`
           select count(*)::text as n, extract(epoch from now() - min(created_at))::float8 as age
           from outbox where delivered_at is null`;
-        const rows = await db.sql<{ status: string; n: string }[]>`
+          const rows = await db.sql<{ status: string; n: string }[]>`
           select status, count(*)::text as n from invitations group by status`;
-        outboxBacklog.set(Number(outbox?.n ?? 0));
-        outboxOldestAge.set(Math.max(0, outbox?.age ?? 0));
-        for (const status of INVITATION_STATUSES) invitations.set({ status }, 0);
-        for (const r of rows) invitations.set({ status: r.status }, Number(r.n));
-      } catch {
-        dbScrapeErrors.inc();
-        outboxBacklog.reset();
-        outboxOldestAge.reset();
-        invitations.reset();
-      }
-    },
-  };
+          outboxBacklog.set(Number(outbox?.n ?? 0));
+          outboxOldestAge.set(Math.max(0, outbox?.age ?? 0));
+          for (const status of INVITATION_STATUSES) invitations.set({ status }, 0);
+          for (const r of rows) invitations.set({ status: r.status }, Number(r.n));
+        } catch {
+          dbScrapeErrors.inc();
+          outboxBacklog.set(Number.NaN);
+          outboxOldestAge.set(Number.NaN);
+          invitations.reset();
+        }
+      },
+    };
   return m;
 }
 
