@@ -14,6 +14,7 @@ import {
   type Tuple,
   tupleKey,
 } from "./tuples.js";
+import { ENGINE_SYNC_LOCK } from "./unit-of-work.js";
 
 /** Every tuple the database implies (the same mappers as the changes use). */
 export async function desiredTuples(deps: Deps): Promise<Tuple[]> {
@@ -83,6 +84,17 @@ export interface ReconcileReport {
  * duplicates and deletes ignore missing tuples.
  */
 export async function reconcile(deps: Deps, opts: { repair: boolean }): Promise<ReconcileReport> {
+  // Exclusive against changes between their engine write and their commit
+  // (ENGINE_SYNC_LOCK): without it a reconcile could undo an in-flight change's
+  // tuples (or restore revoked ones) just before it commits. Reads go through
+  // the locking transaction, so a single-connection pool (PGlite) works too.
+  return (await deps.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ENGINE_SYNC_LOCK}::bigint)`;
+    return reconcileLocked({ ...deps, sql: tx as unknown as Deps["sql"] }, opts);
+  })) as ReconcileReport;
+}
+
+async function reconcileLocked(deps: Deps, opts: { repair: boolean }): Promise<ReconcileReport> {
   const desired = await desiredTuples(deps);
   const actual: Tuple[] = [];
   for await (const t of deps.engine.readAll()) actual.push(t);

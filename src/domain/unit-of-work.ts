@@ -14,6 +14,13 @@ export interface AuditEntry {
   after?: unknown;
 }
 
+/**
+ * Advisory lock between changes (shared, from their engine write to their
+ * commit) and the reconciler (exclusive), so a reconcile sees each change
+ * either wholly before or wholly after it (R-G1, R-G3).
+ */
+export const ENGINE_SYNC_LOCK = 0x617a_7379;
+
 /** Collects what one change does besides its rows: audit records and the tuple delta. */
 export class UnitOfWork {
   readonly audits: AuditEntry[] = [];
@@ -102,6 +109,9 @@ async function changeInTx<T>(
   }
   const delta = diffTuples(uow.deletes, uow.writes);
   if (delta.writes.length || delta.deletes.length) {
+    // Held until commit: the reconciler (exclusive) never reads between this
+    // change's engine write and its commit, which it would take for drift.
+    await tx`select pg_advisory_xact_lock_shared(${ENGINE_SYNC_LOCK}::bigint)`;
     await deps.engine.write(delta);
     await deps.faults?.afterEngineWrite?.();
   }

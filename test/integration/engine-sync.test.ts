@@ -254,3 +254,54 @@ describe("R-G1 tuple deltas above OpenFGA's 100-tuple write limit", () => {
     expect(await allows(t, own, "can_view", `park:${ids[149]}`)).toBe(true);
   });
 });
+
+describe("R-G1/R-G3 a reconcile running during a change neither undoes it nor restores revoked access", () => {
+  let slow = false;
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await context({
+      faults: {
+        afterEngineWrite: async () => {
+          if (slow) await new Promise((r) => setTimeout(r, 1500));
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Run a change whose commit lags its engine write, and a reconcile inside that window. */
+  async function raced(change: () => Promise<{ status: number }>) {
+    slow = true;
+    try {
+      const pending = change();
+      await new Promise((r) => setTimeout(r, 500));
+      const report = await reconcile(t.deps, { repair: true });
+      expect((await pending).status).toBeLessThan(300);
+      return report;
+    } finally {
+      slow = false;
+    }
+  }
+
+  it("a promotion in flight is not undone", async () => {
+    const org = await orgWithRoles(t);
+    const report = await raced(() =>
+      t.json("PUT", roleUrl(org.id, org.ids.member), { actor: org.admin, body: { role: "moderator" } }),
+    );
+    expect([report.missing, report.extra]).toEqual([[], []]);
+    expect(await allows(t, org.ids.member, "can_manage_members", orgObj(org.id))).toBe(true);
+  });
+
+  it("a removal in flight is not reverted into a stale allow", async () => {
+    const org = await orgWithRoles(t);
+    const report = await raced(() =>
+      t.request("DELETE", `/v1/organizations/${org.id}/members/${org.ids.external}`, { actor: org.admin }),
+    );
+    expect([report.missing, report.extra]).toEqual([[], []]);
+    expect(await allows(t, org.ids.external, "can_view", orgObj(org.id))).toBe(false);
+    const after = await reconcile(t.deps, { repair: false });
+    expect([after.missing, after.extra]).toEqual([[], []]);
+  });
+});
