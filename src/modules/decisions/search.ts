@@ -43,7 +43,7 @@ function offsetOf(token: string | undefined, hash: string): number {
   return parsed.o;
 }
 
-function paginate<T>(
+export function paginate<T>(
   all: T[],
   token: string | undefined,
   limit: number | undefined,
