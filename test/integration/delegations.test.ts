@@ -158,6 +158,22 @@ describe("delegation by partner admins (R-C8, R-C9, R-C11)", () => {
     expect(await decide(w.pm, "can_manage_contracts", "park", w.park)).toBe(true);
   });
 
+  it("R-C6 an expired cooperation lets nobody delegate, without any other action", async () => {
+    const w = await coopWorld({ on: "park", level: "operator" });
+    await grant(t, w.partner.admin, "park", w.park, w.pm, "viewer");
+    const expiresAt = new Date(Date.now() + 2500).toISOString();
+    const patched = await t.json("PATCH", `/v1/cooperations/${w.coopId}`, {
+      actor: w.owner.admin,
+      body: { expiresAt },
+    });
+    expect(patched.status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt) - Date.now()) + 300));
+    const res = await put(w.partner.admin, "park", w.park, w.pm, "technical_manager");
+    expect([res.status, res.body.code]).toEqual([403, "forbidden"]);
+    expect(await grantRows(w.park)).toMatchObject([{ level: "viewer" }]);
+    expect(await decide(w.pm, "can_view", "park", w.park)).toBe(false);
+  });
+
   it("R-C9 moving a park out of a shared portfolio deletes delegations no share covers any more", async () => {
     const w = await coopWorld({ on: "portfolio", level: "viewer" });
     const other = await createPortfolio(t, w.owner.admin, w.owner.id);
