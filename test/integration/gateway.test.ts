@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metrics } from "../../src/metrics.js";
@@ -5,6 +6,8 @@ import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg, userId } from "../support/factories.js";
 
 const ROUTES_FILE = path.resolve(import.meta.dirname, "../fixtures/gateway/routes.yaml");
+const BAD_ROUTES_FILE = path.resolve(import.meta.dirname, "../fixtures/gateway/bad-routes.yaml");
+const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("gateway forward-auth (/v1/forward-auth)", () => {
   let t: TestContext;
@@ -110,5 +113,29 @@ describe("gateway forward-auth (/v1/forward-auth)", () => {
   it("documents GET and POST /v1/forward-auth in /openapi.json", async () => {
     const doc = await t.json("GET", "/openapi.json", { key: null });
     expect(Object.keys(doc.body.paths["/v1/forward-auth"])).toEqual(expect.arrayContaining(["get", "post"]));
+  });
+
+  it("a bad ROUTES_FILE stops the process at start with exit code 1, naming the problems", async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ["--import", "tsx", "src/main.ts"],
+        {
+          cwd: ROOT,
+          timeout: 30_000,
+          env: {
+            PATH: process.env.PATH,
+            ROUTES_FILE: BAD_ROUTES_FILE,
+            OPENFGA_API_URL: "http://127.0.0.1:1",
+            DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+            PORT: "0",
+          },
+        },
+        (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }),
+      );
+    });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/invalid ROUTES_FILE/);
+    expect(stderr).toMatch(/routes\.0\.method/);
   });
 });
