@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPendingCooperation } from "../../src/domain/cooperations.js";
+import { describeDrift, reconcile } from "../../src/domain/reconcile.js";
 import { runChange } from "../../src/domain/unit-of-work.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import {
@@ -116,6 +117,12 @@ describe("cooperations lifecycle", () => {
       body: { expiresAt: new Date(Date.now() + 60_000).toISOString() },
     });
     expect([patch.status, patch.body.code]).toEqual([409, "cooperation-ended"]);
+    const shareAfterEnd = await t.json("PUT", `/v1/cooperations/${c.id}/shares/park/${w.park}`, {
+      actor: w.owner.admin,
+      body: { level: "viewer" },
+    });
+    expect([shareAfterEnd.status, shareAfterEnd.body.code]).toEqual([409, "cooperation-ended"]);
+    expect(await decide(t, w.partner.admin, "can_view", `park:${w.park}`)).toBe(false);
     expect((await get(c.id, w.owner.admin)).body).toMatchObject({ state: "ended", expiresAt: null });
     const pending = await pendingCooperation(t, { owner: w.partner.id, partner: w.owner.id });
     const pausePending = await post(pending.id, "pause", w.partner.admin);
@@ -271,5 +278,33 @@ describe("cooperations lifecycle", () => {
       "cooperation.ended",
     ]);
     for (const a of mine) expect(a.organization_ids).toEqual([w.owner.id, w.partner.id]);
+  });
+
+  it("R-C5 concurrent transitions: exactly one of simultaneous pauses wins, and the engine stays in step", async () => {
+    const w = await coopWorld(t);
+    const c = await activeCooperation(t, {
+      owner: w.owner.id,
+      partner: w.partner.id,
+      shares: [share("park", w.park, "operator")],
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    await delegated(t, {
+      actor: w.partner.admin,
+      resource: { type: "park", id: w.park },
+      userId: w.amt,
+      level: "viewer",
+    });
+    const pauses = await Promise.all([1, 2, 3, 4].map(() => post(c.id, "pause", w.owner.admin)));
+    expect(pauses.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
+    const ends = await Promise.all([
+      post(c.id, "resume", w.owner.admin),
+      post(c.id, "end", w.partner.admin),
+      post(c.id, "end", w.owner.admin),
+    ]);
+    expect(ends.filter((r) => r.status === 200 && r.body.state === "ended")).toHaveLength(1);
+    expect((await get(c.id, w.owner.admin)).body.state).toBe("ended");
+    // Every change wrote exactly the tuples the database implies.
+    const drift = await reconcile(t.deps, { repair: false });
+    expect(describeDrift(drift)).toEqual([]);
   });
 });

@@ -278,6 +278,32 @@ describe("cooperation shares", () => {
     ]);
   });
 
+  it("R-C9 a delegated member leaving the partner organization loses it at once and the delegation is deleted", async () => {
+    const w = await coopWorld(t);
+    const c = await activeCooperation(t, {
+      owner: w.owner.id,
+      partner: w.partner.id,
+      shares: [share("portfolio", w.portfolio, "operator")],
+    });
+    for (const userId of [w.amt, w.member]) {
+      await delegated(t, {
+        actor: w.partner.admin,
+        resource: { type: "park", id: w.park },
+        userId,
+        level: "technical_manager",
+      });
+    }
+    expect(await decide(t, w.amt, "can_run_diagnostics", `park:${w.park}`)).toBe(true);
+    const removed = await t.json("DELETE", `/v1/organizations/${w.partner.id}/members/${w.amt}`, {
+      actor: w.partner.admin,
+    });
+    expect(removed.status).toBe(204);
+    expect(await decide(t, w.amt, "can_view", `park:${w.park}`)).toBe(false);
+    const left = await t.sql`select user_id from grants where cooperation_id = ${c.id}`;
+    expect(left.map((r) => r.user_id)).toEqual([w.member]);
+    expect(await decide(t, w.member, "can_run_diagnostics", `park:${w.park}`)).toBe(true);
+  });
+
   it("R-C11 operator through a cooperation gives no can_share or can_view_audit_log", async () => {
     const w = await coopWorld(t);
     await activeCooperation(t, {
