@@ -143,4 +143,24 @@ describe("organizations: me, read, rename, members", () => {
     const [m] = await t.sql`select role from memberships where user_id = ${org.ids.member}`;
     expect(m?.role).toBe("member");
   });
+
+  it("the OpenAPI document describes the platform, organizations and audit routes", async () => {
+    const doc = await t.json("GET", "/openapi.json", { key: null });
+    const paths = doc.body.paths;
+    const expected: [string, string][] = [
+      ["/v1/platform/staff/{userId}", "put"],
+      ["/v1/platform/staff/{userId}", "delete"],
+      ["/v1/me", "get"],
+      ["/v1/organizations/{orgId}", "get"],
+      ["/v1/organizations/{orgId}", "patch"],
+      ["/v1/organizations/{orgId}/members", "get"],
+      ["/v1/organizations/{orgId}/members/{userId}/role", "put"],
+      ["/v1/organizations/{orgId}/members/{userId}", "delete"],
+      ["/v1/organizations/{orgId}/leave", "post"],
+      ["/v1/organizations/{orgId}/audit-events", "get"],
+    ];
+    for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    const role = paths["/v1/organizations/{orgId}/members/{userId}/role"].put;
+    expect(Object.keys(role.responses)).toEqual(expect.arrayContaining(["200", "400", "403", "404", "409"]));
+  });
 });
