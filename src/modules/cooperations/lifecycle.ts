@@ -34,6 +34,9 @@ export async function transition(deps: Deps, ctx: ActorContext, id: string, verb
   const t = TRANSITIONS[verb];
   await authorize(deps, ctx, id, [...t.sides]);
   await runChange(deps, ctx, async (uow) => {
+    // Ending deletes shares and delegations: lock their resources first (the
+    // order delegation and resource deletion use) to avoid a deadlock cycle.
+    if (verb === "end") await repo.lockResourcesOf(uow.tx, id);
     const before = await lockCooperation(uow, id);
     // An expired cooperation is not active for pausing: extend or end it.
     const guard = verb === "pause" ? deps.now() : undefined;

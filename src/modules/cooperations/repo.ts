@@ -90,6 +90,15 @@ export async function lockResourceOwner(tx: Tx, type: ResourceType, id: string):
   return rows[0]?.organization_id ?? null;
 }
 
+/** Lock the parks and portfolios a cooperation's shares and delegations are on (id order). */
+export async function lockResourcesOf(tx: Tx, cooperationId: string): Promise<void> {
+  const on = (type: ResourceType) => tx`select resource_id from shares
+      where cooperation_id = ${cooperationId} and resource_type = ${type}
+    union select resource_id from grants where cooperation_id = ${cooperationId} and resource_type = ${type}`;
+  await tx`select id from portfolios where id in (${on("portfolio")}) order by id for share`;
+  await tx`select id from parks where id in (${on("park")}) order by id for share`;
+}
+
 /** Whether `organizationId` receives the resource through a non-ended cooperation (directly or via its portfolio). */
 export async function receivesResource(
   tx: Tx,

@@ -135,8 +135,10 @@ export async function putShare(
 ) {
   await authorize(deps, ctx, id, ["owner"]);
   await runChange(deps, ctx, async (uow) => {
-    const c = await lockOpen(uow, id);
+    // Lock order everywhere: resource rows, then the cooperation row, then
+    // grants (as delegation and resource deletion do), so no deadlock cycle.
     const owner = await repo.lockResourceOwner(uow.tx, resource.type, resource.id);
+    const c = await lockOpen(uow, id);
     if (!owner) throw NotFound("resource-not-found", `no ${resource.type} ${resource.id}`);
     if (owner !== c.ownerOrganizationId) {
       if (await repo.receivesResource(uow.tx, c.ownerOrganizationId, resource.type, resource.id)) {
@@ -175,6 +177,7 @@ export async function deleteShare(
 ) {
   await authorize(deps, ctx, id, ["owner"]);
   await runChange(deps, ctx, async (uow) => {
+    await repo.lockResourceOwner(uow.tx, resource.type, resource.id);
     const c = await lockOpen(uow, id);
     if (!(await removeShareRow(uow, c, resource))) {
       throw NotFound("share-not-found", `cooperation ${id} does not share ${resource.type} ${resource.id}`);
