@@ -22,6 +22,7 @@ import { loadRouteTable } from "./modules/gateway/table.js";
 import { startWebhookWorker, type WebhookWorker } from "./modules/invitations/worker.js";
 import { bootstrapSysadmins } from "./modules/platform/service.js";
 import { Readiness } from "./readiness.js";
+import { flushTelemetry } from "./telemetry.js";
 
 export interface RunningService {
   url: string;
@@ -269,6 +270,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await webhook?.stop();
       await sql.end({ timeout: 5 }).catch(() => {});
       for (const stop of stoppers.reverse()) await stop().catch(() => {});
+      // Flush the last spans to the collector (no-op without an OTLP endpoint).
+      await flushTelemetry();
     },
   };
 }

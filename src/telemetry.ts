@@ -62,9 +62,17 @@ export function exportersFromEnv(env: Record<string, string | undefined> = proce
   return [new BatchSpanProcessor(new OTLPTraceExporter())];
 }
 
-/** Flush and stop (on shutdown, so the last spans are not lost). */
-export async function stopTelemetry(): Promise<void> {
-  await current?.shutdown().catch(() => {});
+/** Export what is buffered (on shutdown, so the last spans are not lost); the provider keeps working. */
+export async function flushTelemetry(timeoutMs = 2000): Promise<void> {
+  if (!current) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    current.forceFlush().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 export function tracer() {
