@@ -72,6 +72,18 @@ describe("members: roles, removal, leaving", () => {
     }
   });
 
+  it("setting the current role again is a 200 no-op (no audit record, no tuple change)", async () => {
+    const org = await orgWithRoles(t);
+    const events = await auditCount(t);
+    const res = await t.json("PUT", roleUrl(org.id, org.ids.external), {
+      actor: org.ids.moderator,
+      body: { role: "external" },
+    });
+    expect([res.status, res.body.role]).toEqual([200, "external"]);
+    expect(await auditCount(t)).toBe(events);
+    expect(await tuplesOf(t, org.ids.external)).toHaveLength(1);
+  });
+
   it("R-O5 a moderator cannot assign admin/moderator nor change or remove an admin or a moderator", async () => {
     const org = await orgWithRoles(t);
     const other = await addMemberTo(t, org.id, "moderator");
