@@ -57,9 +57,12 @@ export function startTelemetry(opts: TelemetryOptions = {}): NodeTracerProvider 
 
 /** The processors the environment asks for: OTLP/HTTP when an endpoint is set, else none. */
 export function exportersFromEnv(env: Record<string, string | undefined> = process.env): SpanProcessor[] {
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (!endpoint || env.OTEL_TRACES_EXPORTER === "none") return [];
-  return [new BatchSpanProcessor(new OTLPTraceExporter())];
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if ((!traces && !base) || env.OTEL_TRACES_EXPORTER === "none") return [];
+  // The signal-specific endpoint is used as is; the general one gets /v1/traces (OTLP spec).
+  const url = traces || `${base!.replace(/\/+$/, "")}/v1/traces`;
+  return [new BatchSpanProcessor(new OTLPTraceExporter({ url }))];
 }
 
 /** Export what is buffered (on shutdown, so the last spans are not lost); the provider keeps working. */

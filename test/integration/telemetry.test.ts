@@ -1,3 +1,4 @@
+import http from "node:http";
 import { Writable } from "node:stream";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -5,8 +6,9 @@ import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { Engine } from "../../src/engine/client.js";
+import { freePort } from "../../src/local/ports.js";
 import { createLogger } from "../../src/logger.js";
-import { startTelemetry } from "../../src/telemetry.js";
+import { exportersFromEnv, flushTelemetry, startTelemetry, withSpan } from "../../src/telemetry.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg, userId } from "../support/factories.js";
 import { acceptInvitation, inviteMember } from "../support/invitation-factories.js";
@@ -134,6 +136,41 @@ describe("telemetry: spans and trace ids", () => {
     const span = exporter.getFinishedSpans().find((s) => s.name === "GET /healthz")!;
     expect(span.spanContext().traceId).toBe(traceId);
     expect(span.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
+  });
+});
+
+describe("telemetry: OTLP export only when OTEL_* asks for it", () => {
+  it("exports nothing without an endpoint, and POSTs spans to <endpoint>/v1/traces with one", async () => {
+    expect(exportersFromEnv({})).toEqual([]);
+    expect(
+      exportersFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://x", OTEL_TRACES_EXPORTER: "none" }),
+    ).toEqual([]);
+    const received: { url?: string; bytes: number }[] = [];
+    const collector = http.createServer((req, res) => {
+      let bytes = 0;
+      req.on("data", (d: Buffer) => {
+        bytes += d.length;
+      });
+      req.on("end", () => {
+        received.push({ url: req.url, bytes });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => collector.listen(port, "127.0.0.1", () => r()));
+    try {
+      startTelemetry({
+        spanProcessors: exportersFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/` }),
+      });
+      await withSpan("exported", {}, async () => {});
+      await flushTelemetry(5000);
+      expect(received.length).toBeGreaterThan(0);
+      expect(received[0]!.url).toBe("/v1/traces");
+      expect(received[0]!.bytes).toBeGreaterThan(0);
+    } finally {
+      startTelemetry({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      await new Promise((r) => collector.close(r));
+    }
   });
 });
 
