@@ -217,7 +217,12 @@ export async function loadDataset(
     },
   );
 
-  const all = ds.cooperations.flatMap((c) =>
+  // Cooperations that expired already keep their delegations (R-C9: kept for resumption) but a
+  // partner admin cannot make new ones there: those are never in the service-path sample.
+  const now = new Date();
+  const live = (c: (typeof ds.cooperations)[number]) => !c.expiresAt || c.expiresAt > now;
+  const ordered = [...ds.cooperations.filter(live), ...ds.cooperations.filter((c) => !live(c))];
+  const all = ordered.flatMap((c) =>
     c.delegations.map((d) => ({
       ...d,
       orgId: orgIds[c.partner]!,
