@@ -27,3 +27,15 @@ if [ ! -x "$BIN/fga" ]; then
   rm -rf "$work"
 fi
 "$BIN/openfga" version 2>&1 | head -1 || true
+
+# nginx (Debian package) for the gateway integration test; installed when
+# missing and this user can (root with apt-get), as on this project's machines.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing nginx (Debian package)…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) ||
+      echo "warning: nginx could not be installed; the gateway nginx test will fail" >&2
+  else
+    echo "warning: nginx is missing (apt-get install nginx); the gateway nginx test needs it" >&2
+  fi
+fi
