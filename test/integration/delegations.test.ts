@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeDrift, reconcile } from "../../src/domain/reconcile.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
@@ -235,5 +236,29 @@ describe("delegation by partner admins (R-C8, R-C9, R-C11)", () => {
       and target_id = ${w.park}`;
     expect(audit).toHaveLength(2);
     for (const a of audit) expect([...a.organization_ids].sort()).toEqual([w.owner.id, w.partner.id].sort());
+  });
+
+  it("R-H2 R-G3 a park deleted while it is shared and delegated leaves no dangling share, and the engine agrees", async () => {
+    for (let round = 0; round < 3; round++) {
+      const w = await coopWorld({ on: "portfolio", level: "operator" });
+      const results = await Promise.all([
+        t.json("PUT", `/v1/cooperations/${w.coopId}/shares/park/${w.park}`, {
+          actor: w.owner.admin,
+          body: { level: "viewer" },
+        }),
+        put(w.partner.admin, "park", w.park, w.pm, "technical_manager"),
+        t.json("DELETE", `/v1/parks/${w.park}`, { actor: w.owner.admin }),
+      ]);
+      results.forEach((r, i) => expect(r.status, `${i} ${JSON.stringify(r.body)}`).toBeLessThan(500));
+      expect(results[2]!.status).toBe(204);
+      expect(await t.sql`select 1 from parks where id = ${w.park}`).toHaveLength(0);
+      expect(await grantRows(w.park)).toHaveLength(0);
+      // A share written after the delete committed would dangle; the row locks order them.
+      const dangling =
+        await t.sql`select 1 from shares where resource_type = 'park' and resource_id = ${w.park}`;
+      expect(dangling.length === 0 || results[0]!.status === 404).toBe(true);
+    }
+    const drift = await reconcile(t.deps, { repair: false });
+    expect(describeDrift(drift)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { grantTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permissions.js";
 import { grantAudit, removeGrant } from "./access.js";
-import { effectiveLevel, levelsAtOrBelow, withinCap } from "./levels.js";
+import { effectiveLevel, levelsAtOrBelow, retryOnDeadlock, withinCap } from "./levels.js";
 import * as repo from "./repo.js";
 
 /**
@@ -24,7 +24,12 @@ interface Resource {
 
 type Side = "owner" | "partner";
 
-async function loadResource(db: repo.Db, type: ResourceType, id: string, lock = false): Promise<Resource> {
+async function loadResource(
+  db: repo.Db,
+  type: ResourceType,
+  id: string,
+  lock: repo.Lock = false,
+): Promise<Resource> {
   const row = type === "park" ? await repo.findPark(db, id, lock) : await repo.findPortfolio(db, id, lock);
   if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
   const portfolioId = type === "park" ? (row as repo.ParkRow).portfolioId : null;
@@ -61,76 +66,81 @@ export async function putGrant(
   const found = await loadResource(deps.sql, input.type, input.id);
   const side = await sideOf(deps, ctx.actorId, found);
   if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${input.type} ${input.id}`);
-  const result = await runChange(deps, ctx, async (uow) => {
-    const r = await loadResource(uow.tx, input.type, input.id, true);
-    const grantee = await repo.membershipOf(uow.tx, input.userId, true);
-    let organizationId: string;
-    let cooperationId: string | null = null;
-    if (side === "owner") {
-      if (grantee?.organizationId !== r.organizationId) {
-        throw Conflict("not-a-member", `user ${input.userId} is not a member of the owner organization`);
+  const result = await retryOnDeadlock(() =>
+    runChange(deps, ctx, async (uow) => {
+      let organizationId = found.organizationId;
+      let cooperationId: string | null = null;
+      let actorOrgId: string | null = null;
+      if (side === "partner") {
+        // Cooperation before resource: the lock order of the cooperation verbs.
+        actorOrgId = (await repo.membershipOf(uow.tx, ctx.actorId, true))?.organizationId ?? null;
+        cooperationId = actorOrgId
+          ? await lockActiveCooperation(uow, found.organizationId, actorOrgId)
+          : null;
       }
-      organizationId = r.organizationId;
-    } else {
-      // R-C11: a partner admin only delegates to members of their own organization.
-      const actor = await repo.membershipOf(uow.tx, ctx.actorId, true);
-      if (!actor || grantee?.organizationId !== actor.organizationId) {
-        throw Conflict("not-a-member", `user ${input.userId} is not a member of the actor's organization`);
+      // A shared row lock keeps the resource from being deleted or moved meanwhile.
+      const r = await loadResource(uow.tx, input.type, input.id, "share");
+      const grantee = await repo.membershipOf(uow.tx, input.userId, true);
+      if (side === "owner") {
+        if (grantee?.organizationId !== r.organizationId) {
+          throw Conflict("not-a-member", `user ${input.userId} is not a member of the owner organization`);
+        }
+      } else {
+        // R-C11: a partner admin only delegates to members of their own organization.
+        if (!actorOrgId || grantee?.organizationId !== actorOrgId) {
+          throw Conflict("not-a-member", `user ${input.userId} is not a member of the actor's organization`);
+        }
+        organizationId = actorOrgId;
+        await requireWithinCap(uow, r, cooperationId, input.level);
       }
-      organizationId = actor.organizationId;
-      cooperationId = await delegationCap(uow, r, actor.organizationId, input.level);
-    }
-    // R-O4: externals hold at most viewer, whoever grants; refused, never lowered.
-    if (grantee.role === "external" && input.level !== "viewer") {
-      throw Forbidden("level-above-external-cap", "an external member may hold at most viewer");
-    }
-    const before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
-    const after: repo.GrantRow = {
-      resourceType: r.type,
-      resourceId: r.id,
-      userId: input.userId,
-      level: input.level,
-      organizationId,
-      cooperationId,
-    };
-    if (before && before.level === after.level && before.cooperationId === after.cooperationId) {
-      return { row: after, created: false };
-    }
-    await repo.upsertGrant(uow.tx, { ...after, grantedBy: ctx.actorId });
-    uow.tuples(before ? grantTuples(before) : [], grantTuples(after));
-    grantAudit(uow, r.organizationId, before, after);
-    return { row: after, created: !before };
-  });
+      // R-O4: externals hold at most viewer, whoever grants; refused, never lowered.
+      if (grantee.role === "external" && input.level !== "viewer") {
+        throw Forbidden("level-above-external-cap", "an external member may hold at most viewer");
+      }
+      const before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
+      const after: repo.GrantRow = {
+        resourceType: r.type,
+        resourceId: r.id,
+        userId: input.userId,
+        level: input.level,
+        organizationId,
+        cooperationId,
+      };
+      if (before && before.level === after.level && before.cooperationId === after.cooperationId) {
+        return { row: after, created: false };
+      }
+      await repo.upsertGrant(uow.tx, { ...after, grantedBy: ctx.actorId });
+      uow.tuples(before ? grantTuples(before) : [], grantTuples(after));
+      grantAudit(uow, r.organizationId, before, after);
+      return { row: after, created: !before };
+    }),
+  );
   const [view] = await withEffectiveLevels(deps, [result.row]);
   return { grant: view!, created: result.created };
 }
 
-/**
- * R-C8: the cooperation owner → actor's organization must be active and one
- * of its shares covering the resource (the resource, or a park's portfolio)
- * must be >= the level in the lattice. Returns the cooperation id.
- */
-async function delegationCap(uow: UnitOfWork, r: Resource, partnerOrgId: string, level: JobLevel) {
-  const coopId = await repo.activeCooperationId(uow.tx, r.organizationId, partnerOrgId);
+/** The active cooperation owner → partner, locked; 403 when there is none (paused, ended, pending). */
+async function lockActiveCooperation(uow: UnitOfWork, ownerOrgId: string, partnerOrgId: string) {
+  const coopId = await repo.activeCooperationId(uow.tx, ownerOrgId, partnerOrgId);
   const coop = coopId ? await lockCooperation(uow, coopId) : null;
   if (coop?.state !== "active") throw Forbidden("forbidden", "no active cooperation shares this resource");
+  return coop.id;
+}
+
+/**
+ * R-C8: one of the cooperation's shares covering the resource (the resource,
+ * or a park's portfolio) must be >= the level in the lattice; never lowered.
+ */
+async function requireWithinCap(uow: UnitOfWork, r: Resource, coopId: string | null, level: JobLevel) {
   const shares = [
     ...(await repo.sharesOn(uow.tx, r.type, r.id)),
     ...(r.portfolioId ? await repo.sharesOn(uow.tx, "portfolio", r.portfolioId) : []),
-  ].filter((s) => s.cooperationId === coop.id);
+  ].filter((s) => s.cooperationId === coopId);
   if (shares.length === 0) throw Forbidden("forbidden", "no share of the cooperation covers this resource");
-  if (
-    !withinCap(
-      shares.map((s) => s.level),
-      level,
-    )
-  ) {
-    throw Forbidden(
-      "level-above-cap",
-      `${level} is above the shared level (${shares.map((s) => s.level).join(", ")})`,
-    );
+  const levels = shares.map((s) => s.level);
+  if (!withinCap(levels, level)) {
+    throw Forbidden("level-above-cap", `${level} is above the shared level (${levels.join(", ")})`);
   }
-  return coop.id;
 }
 
 export async function deleteGrant(
@@ -142,16 +152,18 @@ export async function deleteGrant(
   const side = await sideOf(deps, ctx.actorId, found);
   if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${input.type} ${input.id}`);
   const actorOrg = side === "partner" ? await repo.membershipOf(deps.sql, ctx.actorId) : null;
-  await runChange(deps, ctx, async (uow) => {
-    const r = await loadResource(uow.tx, input.type, input.id, true);
-    const g = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
-    // A partner admin sees and removes only their organization's delegations (R-C11).
-    const visible =
-      g && (side === "owner" || (g.cooperationId && g.organizationId === actorOrg?.organizationId));
-    if (!g || !visible)
-      throw NotFound("grant-not-found", `no grant for ${input.userId} on ${r.type} ${r.id}`);
-    await removeGrant(uow, g, r.organizationId);
-  });
+  await retryOnDeadlock(() =>
+    runChange(deps, ctx, async (uow) => {
+      const r = await loadResource(uow.tx, input.type, input.id, "share");
+      const g = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
+      // A partner admin sees and removes only their organization's delegations (R-C11).
+      const visible =
+        g && (side === "owner" || (g.cooperationId && g.organizationId === actorOrg?.organizationId));
+      if (!g || !visible)
+        throw NotFound("grant-not-found", `no grant for ${input.userId} on ${r.type} ${r.id}`);
+      await removeGrant(uow, g, r.organizationId);
+    }),
+  );
 }
 
 export async function listGrants(

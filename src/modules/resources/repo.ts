@@ -61,18 +61,31 @@ const share = (r: Row): ShareRow => ({
   partnerOrganizationId: (r.partner_organization_id as string | null) ?? null,
 });
 
-export async function findPortfolio(db: Db, id: string, lock = false): Promise<PortfolioRow | null> {
-  const rows = lock
-    ? await db`select * from portfolios where id = ${id} for update`
-    : await db`select * from portfolios where id = ${id}`;
+/** Row lock mode: `update` for changes of the row, `share` to keep it from moving or going away. */
+export type Lock = false | "update" | "share";
+const lockClause = (db: Db, lock: Lock) =>
+  lock === "update" ? db`for update` : lock === "share" ? db`for share` : db``;
+
+export async function findPortfolio(db: Db, id: string, lock: Lock = false): Promise<PortfolioRow | null> {
+  const rows = await db`select * from portfolios where id = ${id} ${lockClause(db, lock)}`;
   return rows[0] ? portfolio(rows[0]) : null;
 }
 
-export async function findPark(db: Db, id: string, lock = false): Promise<ParkRow | null> {
-  const rows = lock
-    ? await db`select * from parks where id = ${id} for update`
-    : await db`select * from parks where id = ${id}`;
+export async function findPark(db: Db, id: string, lock: Lock = false): Promise<ParkRow | null> {
+  const rows = await db`select * from parks where id = ${id} ${lockClause(db, lock)}`;
   return rows[0] ? park(rows[0]) : null;
+}
+
+/** Non-ended cooperations with a share or a delegation on the resource, in lock order (by id). */
+export async function cooperationsTouching(db: Db, type: ResourceType, id: string): Promise<string[]> {
+  const rows = await db`select distinct c.id from cooperations c
+    where c.state <> 'ended' and (
+      exists (select 1 from shares s where s.cooperation_id = c.id
+        and s.resource_type = ${type} and s.resource_id = ${id})
+      or exists (select 1 from grants g where g.cooperation_id = c.id
+        and g.resource_type = ${type} and g.resource_id = ${id}))
+    order by c.id`;
+  return rows.map((r) => r.id as string);
 }
 
 /** Insert unless the id exists (a concurrent create); null then. */
@@ -151,11 +164,11 @@ export async function deleteGrant(db: Db, g: Pick<GrantRow, "resourceType" | "re
     and user_id = ${g.userId}`;
 }
 
-/** Shares on a resource with their cooperation's sides, locked. */
+/** Shares on a resource with their cooperation's sides (callers hold the cooperation's lock). */
 export async function sharesOn(db: Db, type: ResourceType, id: string): Promise<ShareRow[]> {
   const rows = await db`select s.*, c.owner_organization_id, c.partner_organization_id
     from shares s join cooperations c on c.id = s.cooperation_id
-    where s.resource_type = ${type} and s.resource_id = ${id} order by s.cooperation_id for update of s`;
+    where s.resource_type = ${type} and s.resource_id = ${id} order by s.cooperation_id`;
   return rows.map(share);
 }
 

@@ -1,5 +1,5 @@
 import { requirePermission } from "../../domain/authorize.js";
-import { detachResourceFromCooperations } from "../../domain/cooperations.js";
+import { detachResourceFromCooperations, lockCooperation } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, NotFound } from "../../domain/errors.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
@@ -7,6 +7,7 @@ import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { removeAllAccess } from "./access.js";
+import { RetryableConflict, retryOnDeadlock } from "./levels.js";
 import * as repo from "./repo.js";
 
 /**
@@ -28,7 +29,7 @@ export async function putPortfolio(
 ): Promise<Upserted<repo.PortfolioRow>> {
   await requirePermission(deps, ctx.actorId, "can_create_portfolio", `organization:${input.organizationId}`);
   return runChange(deps, ctx, async (uow) => {
-    let before = await repo.findPortfolio(uow.tx, input.id, true);
+    let before = await repo.findPortfolio(uow.tx, input.id, "update");
     if (!before) {
       const created = await repo.insertPortfolio(uow.tx, input);
       if (created) {
@@ -43,7 +44,7 @@ export async function putPortfolio(
         return { resource: created, created: true };
       }
       // A concurrent request created it first: continue as an update.
-      before = (await repo.findPortfolio(uow.tx, input.id, true))!;
+      before = (await repo.findPortfolio(uow.tx, input.id, "update"))!;
     }
     if (before.organizationId !== input.organizationId) {
       throw Conflict("portfolio-owned-elsewhere", `portfolio ${input.id} belongs to another organization`);
@@ -70,7 +71,9 @@ export async function putPark(
   if (!target) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
   await requirePermission(deps, ctx.actorId, "can_create_park", `organization:${target.organizationId}`);
   try {
-    return await runChange(deps, ctx, (uow) => upsertPark(uow, input, target.organizationId));
+    return await retryOnDeadlock(() =>
+      runChange(deps, ctx, (uow) => upsertPark(uow, input, target.organizationId)),
+    );
   } catch (err) {
     // The portfolio was deleted between the look-up and the insert (the composite key refuses).
     if (isFkViolation(err)) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
@@ -83,7 +86,7 @@ async function upsertPark(
   input: { id: string; portfolioId: string; name: string },
   organizationId: string,
 ): Promise<Upserted<repo.ParkRow>> {
-  let before = await repo.findPark(uow.tx, input.id, true);
+  let before = (await lockForChange(uow, "park", input.id)) as repo.ParkRow | null;
   if (!before) {
     const created = await repo.insertPark(uow.tx, { ...input, organizationId });
     if (created) {
@@ -97,7 +100,7 @@ async function upsertPark(
       });
       return { resource: created, created: true };
     }
-    before = (await repo.findPark(uow.tx, input.id, true))!;
+    before = (await repo.findPark(uow.tx, input.id, "update"))!;
   }
   // R-H2: a park never changes organization; its portfolio must be the owner's.
   if (before.organizationId !== organizationId) {
@@ -126,6 +129,26 @@ async function upsertPark(
   return { resource: after, created: false };
 }
 
+/**
+ * Lock a park or portfolio for a move or delete, cooperations first: share
+ * changes and delegations lock the cooperation, then the resource, so this
+ * side must never wait on a cooperation while holding the resource. The set
+ * of cooperations touching the resource is read again under the row lock; if
+ * one appeared meanwhile, the attempt restarts (retryOnDeadlock) instead of
+ * waiting for it.
+ */
+async function lockForChange(uow: UnitOfWork, type: ResourceType, id: string) {
+  const held = await repo.cooperationsTouching(uow.tx, type, id);
+  for (const coopId of held) await lockCooperation(uow, coopId);
+  const row =
+    type === "park"
+      ? await repo.findPark(uow.tx, id, "update")
+      : await repo.findPortfolio(uow.tx, id, "update");
+  const now = await repo.cooperationsTouching(uow.tx, type, id);
+  if (now.some((c) => !held.includes(c))) throw new RetryableConflict();
+  return row;
+}
+
 /** Admins and moderators of the owner (the model's manage_own_access); a portfolio must be empty. */
 export async function deleteResource(
   deps: Deps,
@@ -136,29 +159,30 @@ export async function deleteResource(
   const found = type === "park" ? await repo.findPark(deps.sql, id) : await repo.findPortfolio(deps.sql, id);
   if (!found) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
   await requirePermission(deps, ctx.actorId, "manage_own_access", `${type}:${id}`);
-  await runChange(deps, ctx, async (uow) => {
-    const row =
-      type === "park" ? await repo.findPark(uow.tx, id, true) : await repo.findPortfolio(uow.tx, id, true);
-    if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
-    // The row lock conflicts with the key-share lock a concurrent park insert takes, so "empty" holds.
-    if (type === "portfolio" && (await repo.portfolioHasParks(uow.tx, id))) {
-      throw Conflict("portfolio-not-empty", `portfolio ${id} still holds parks`);
-    }
-    await removeAllAccess(uow, type, id, row.organizationId);
-    await repo.deleteResourceRow(uow.tx, type, id);
-    uow.tuples(type === "park" ? parkTuples(row as repo.ParkRow) : portfolioTuples(row), []);
-    uow.audit({
-      action: `${type}.deleted`,
-      target: { type, id },
-      organizationIds: [row.organizationId],
-      before: {
-        name: row.name,
-        organizationId: row.organizationId,
-        ...("portfolioId" in row ? { portfolioId: row.portfolioId } : {}),
-      },
-      after: null,
-    });
-  });
+  await retryOnDeadlock(() =>
+    runChange(deps, ctx, async (uow) => {
+      const row = await lockForChange(uow, type, id);
+      if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+      // The row lock conflicts with the key-share lock a concurrent park insert takes, so "empty" holds.
+      if (type === "portfolio" && (await repo.portfolioHasParks(uow.tx, id))) {
+        throw Conflict("portfolio-not-empty", `portfolio ${id} still holds parks`);
+      }
+      await removeAllAccess(uow, type, id, row.organizationId);
+      await repo.deleteResourceRow(uow.tx, type, id);
+      uow.tuples(type === "park" ? parkTuples(row as repo.ParkRow) : portfolioTuples(row), []);
+      uow.audit({
+        action: `${type}.deleted`,
+        target: { type, id },
+        organizationIds: [row.organizationId],
+        before: {
+          name: row.name,
+          organizationId: row.organizationId,
+          ...("portfolioId" in row ? { portfolioId: row.portfolioId } : {}),
+        },
+        after: null,
+      });
+    }),
+  );
 }
 
 /**
