@@ -249,7 +249,9 @@ describe("delegation by partner admins (R-C8, R-C9, R-C11)", () => {
         put(w.partner.admin, "park", w.park, w.pm, "technical_manager"),
         t.json("DELETE", `/v1/parks/${w.park}`, { actor: w.owner.admin }),
       ]);
-      results.forEach((r, i) => expect(r.status, `${i} ${JSON.stringify(r.body)}`).toBeLessThan(500));
+      for (const [i, r] of results.entries()) {
+        expect(r.status, `${i} ${JSON.stringify(r.body)}`).toBeLessThan(500);
+      }
       expect(results[2]!.status).toBe(204);
       expect(await t.sql`select 1 from parks where id = ${w.park}`).toHaveLength(0);
       expect(await grantRows(w.park)).toHaveLength(0);

@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JOB_LEVELS, type JobLevel, levelAtLeast, levelMeet } from "../../src/engine/permissions.js";
-import { effectiveLevel, levelsAtOrBelow, withinCap } from "../../src/modules/resources/levels.js";
+import {
+  effectiveLevel,
+  levelsAtOrBelow,
+  RetryableConflict,
+  retryOnDeadlock,
+  withinCap,
+} from "../../src/modules/resources/levels.js";
 
 const level = fc.constantFrom(...JOB_LEVELS);
 
@@ -39,5 +45,35 @@ describe("resources level helpers", () => {
     );
     expect(effectiveLevel("technical_manager", new Set())).toBeNull();
     expect(effectiveLevel("viewer", new Set<JobLevel>(["operator"]))).toBeNull();
+  });
+});
+
+describe("retryOnDeadlock", () => {
+  it("retries deadlocks and lock-order conflicts, and nothing else", async () => {
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error("deadlock detected"), { code: "40P01" });
+      if (calls === 2) throw new RetryableConflict();
+      return "done";
+    };
+    expect(await retryOnDeadlock(flaky)).toBe("done");
+    expect(calls).toBe(3);
+    let other = 0;
+    await expect(
+      retryOnDeadlock(async () => {
+        other++;
+        throw Object.assign(new Error("unique"), { code: "23505" });
+      }),
+    ).rejects.toThrow("unique");
+    expect(other).toBe(1);
+    let always = 0;
+    await expect(
+      retryOnDeadlock(async () => {
+        always++;
+        throw new RetryableConflict();
+      }, 3),
+    ).rejects.toBeInstanceOf(RetryableConflict);
+    expect(always).toBe(3);
   });
 });
