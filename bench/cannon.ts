@@ -7,6 +7,8 @@ export interface LoadResult {
   durationS: number;
   requests: number;
   requestsPerSecond: number;
+  /** 2xx answers per second: the rate of answered decisions (503s and socket errors excluded). */
+  okPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   non2xx: number;
   errors: number;
@@ -86,6 +88,11 @@ export async function fire(o: {
     durationS: round(result.duration, 2),
     requests: total,
     requestsPerSecond: round(total / result.duration),
+    okPerSecond: round(
+      Object.entries(statusCodes)
+        .filter(([k]) => k.startsWith("2"))
+        .reduce((a, [, v]) => a + v, 0) / result.duration,
+    ),
     latencyMs: {
       p50: result.latency.p50,
       p90: result.latency.p90,

@@ -19,7 +19,7 @@ const f = (x: number | null | undefined, d = 1) =>
     : x.toLocaleString("en-US", { maximumFractionDigits: d });
 
 const loadRow = (name: string, r: LoadResult, extra = "") =>
-  `| ${name} | ${f(r.requestsPerSecond, 0)} | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p99)} | ${r.non2xx + r.errors} | ${r.checked ? `${f((100 * r.allows) / r.checked, 0)}% / ${r.mismatches}` : "–"} | ${extra} |`;
+  `| ${name} | ${f(r.requestsPerSecond, 0)} | ${f(r.okPerSecond, 0)} | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p99)} | ${r.non2xx + r.errors} | ${r.checked ? `${f((100 * r.allows) / r.checked, 0)}% / ${r.mismatches}` : "–"} | ${extra} |`;
 
 const isRun = (x: WorkflowRun | { skipped: string }): x is WorkflowRun => !("skipped" in x);
 
@@ -44,18 +44,18 @@ export function markdown(r: BenchResults): string {
   out.push(
     `Single decisions (${s.sidecar.connections} connections, ${s.sidecar.durationS} s each):`,
     "",
-    "| target | req/s | p50 ms | p99 ms | errors | allow / mismatches | note |",
-    "|---|---|---|---|---|---|---|",
+    "| target | answers/s | 2xx/s | p50 ms | p99 ms | errors | allow / mismatches | note |",
+    "|---|---|---|---|---|---|---|---|",
     loadRow("Hono hello world (ceiling)", s.ceiling),
     loadRow("OpenFGA Check (direct)", s.openfga),
     loadRow("sidecar /access/v1/evaluation", s.sidecar),
     loadRow(
       `sidecar /access/v1/evaluations ×${r.batch.batchSize}`,
       r.batch.batch,
-      `${f(r.batch.batch.decisionsPerSecond, 0)} decisions/s (×${f(r.batch.ratioBatchOverSingle, 2)} vs single)`,
+      `${f(r.batch.batch.decisionsPerSecond, 0)} decisions/s (×${f(r.batch.ratioBatchOverSingle, 2)} vs single); ${r.batch.batch.itemErrors} items with engine errors`,
     ),
     "",
-    `Ratios: sidecar/OpenFGA req/s ${f(s.ratios.rpsSidecarOverOpenfga, 3)}, sidecar/ceiling req/s ${f(
+    `Ratios (2xx/s): sidecar/OpenFGA ${f(s.ratios.rpsSidecarOverOpenfga, 3)}, sidecar/ceiling ${f(
       s.ratios.rpsSidecarOverCeiling,
       3,
     )}, sidecar/OpenFGA p50 ${f(s.ratios.p50SidecarOverOpenfga, 2)}, p99 ${f(s.ratios.p99SidecarOverOpenfga, 2)}.`,

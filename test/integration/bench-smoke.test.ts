@@ -57,6 +57,7 @@ describe("benchmark smoke mode (issue #9)", () => {
     expect(r.single.ratios).toHaveProperty("rpsSidecarOverCeiling");
     expect(r.batch.batchSize).toBe(50);
     expect(r.batch.batch).toHaveProperty("decisionsPerSecond");
+    expect(r.batch.batch).toHaveProperty("itemErrors");
     for (const who of ["partnerAdmin", "organizationAdmin"]) {
       expect(r.search[who]).toHaveProperty("expected");
       expect(r.search[who]).toHaveProperty("count");
