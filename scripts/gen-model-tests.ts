@@ -9,10 +9,12 @@
  * The output is deterministic: it depends only on the tables, so the unit test
  * test/unit/model-surface.test.ts can compare it with the committed file.
  */
+
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Document, isScalar, Scalar, visit } from "yaml";
+import { grantTuples } from "../src/domain/tuples.js";
 import {
   JOB_LEVELS,
   type JobLevel,
@@ -195,7 +197,14 @@ function grantTest(role: OrgRole): TestCase {
         { user: portfolio, relation: "portfolio", object: park },
         { user: ORG, relation: "owner", object: sibling },
         { user: portfolio, relation: "portfolio", object: sibling },
-        { user: USER, relation: `grant_${level}`, object: type === "park" ? park : portfolio },
+        // The grant as the service writes it: one tuple per implied level.
+        ...grantTuples({
+          resourceType: type,
+          resourceId: (type === "park" ? park : portfolio).split(":")[1]!,
+          userId: USER.slice("user:".length),
+          level,
+          cooperationId: null,
+        }),
       );
       if (type === "portfolio") {
         checks.push(

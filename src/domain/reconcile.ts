@@ -84,6 +84,11 @@ export interface ReconcileReport {
  * duplicates and deletes ignore missing tuples.
  */
 export async function reconcile(deps: Deps, opts: { repair: boolean }): Promise<ReconcileReport> {
+  // First a pass without the lock: in the common case there is no drift and no
+  // change has to wait. Only when it sees drift (which may be a change in
+  // flight) does it look again under the lock, and repair from that view.
+  const quick = await reconcileLocked(deps, { repair: false });
+  if (quick.missing.length === 0 && quick.extra.length === 0) return quick;
   // Exclusive against changes between their engine write and their commit
   // (ENGINE_SYNC_LOCK): without it a reconcile could undo an in-flight change's
   // tuples (or restore revoked ones) just before it commits. Reads go through

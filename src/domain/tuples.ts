@@ -71,6 +71,26 @@ export function parkTuples(p: { id: string; organizationId: string; portfolioId:
   ];
 }
 
+/**
+ * Levels are stored as "at least" sets: a level writes one tuple for itself
+ * and one for every level below it in the lattice (operator → all four;
+ * either manager → itself and viewer). The model then reads one relation per
+ * level instead of a union of up to four, which halves the work of a check
+ * (every deny visits every path). The database keeps the level itself.
+ */
+export function impliedLevels(level: JobLevel): JobLevel[] {
+  switch (level) {
+    case "operator":
+      return ["operator", "technical_manager", "asset_manager", "viewer"];
+    case "technical_manager":
+      return ["technical_manager", "viewer"];
+    case "asset_manager":
+      return ["asset_manager", "viewer"];
+    case "viewer":
+      return ["viewer"];
+  }
+}
+
 /** A grant (own organization) or a delegation (through a cooperation). */
 export function grantTuples(g: {
   resourceType: ResourceType;
@@ -79,8 +99,12 @@ export function grantTuples(g: {
   level: JobLevel;
   cooperationId: string | null;
 }): Tuple[] {
-  const relation = g.cooperationId ? `delegated_${g.level}` : `grant_${g.level}`;
-  return [{ user: `user:${g.userId}`, relation, object: `${g.resourceType}:${g.resourceId}` }];
+  const prefix = g.cooperationId ? "delegated" : "grant";
+  return impliedLevels(g.level).map((l) => ({
+    user: `user:${g.userId}`,
+    relation: `${prefix}_${l}`,
+    object: `${g.resourceType}:${g.resourceId}`,
+  }));
 }
 
 export type CooperationState = "pending" | "active" | "paused" | "ended";
@@ -115,11 +139,9 @@ export function shareTuples(s: {
   resourceId: string;
   level: JobLevel;
 }): Tuple[] {
-  return [
-    {
-      user: `cooperation:${s.cooperationId}`,
-      relation: `share_${s.level}`,
-      object: `${s.resourceType}:${s.resourceId}`,
-    },
-  ];
+  return impliedLevels(s.level).map((l) => ({
+    user: `cooperation:${s.cooperationId}`,
+    relation: `share_${l}`,
+    object: `${s.resourceType}:${s.resourceId}`,
+  }));
 }

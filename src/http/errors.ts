@@ -79,6 +79,31 @@ export function renderError(err: Error, c: Context): Response {
     const code = status === 413 ? "payload-too-large" : status === 404 ? "not-found" : "bad-request";
     return problemResponse(c, status, code, err.message || TITLE[status] || "error");
   }
+  const transient = databaseTrouble(err);
+  if (transient) {
+    c.get("log")?.warn({ err }, transient);
+    const detail =
+      transient === "database-unavailable"
+        ? "the database is unavailable; nothing was changed"
+        : "the change collided with a concurrent one and was rolled back; retry";
+    const res = problemResponse(c, 503, transient, detail);
+    res.headers.set("retry-after", "1");
+    return res;
+  }
   c.get("log")?.error({ err }, "unhandled error");
   return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
+}
+
+/**
+ * Database failures that are not bugs: the database is unreachable or out of
+ * connections (R-G2: fail with 503, the transaction rolled back), or a
+ * deadlock/serialization failure aborted the transaction (retryable).
+ */
+function databaseTrouble(err: Error): "database-unavailable" | "transaction-conflict" | undefined {
+  const code = String((err as { code?: unknown }).code ?? "");
+  if (code === "40001" || code === "40P01") return "transaction-conflict";
+  if (/^(08|53|57P)/.test(code)) return "database-unavailable";
+  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code))
+    return "database-unavailable";
+  return undefined;
 }

@@ -43,8 +43,12 @@ describe("own-organization grants (R-O2, R-O3, R-O4)", () => {
     const raised = await t.json("PUT", path, { actor: org.admin, body: { level: "operator" } });
     expect([raised.status, raised.body.effectiveLevel]).toEqual([200, "operator"]);
     expect(await can(member, "can_configure_settings", `park:${park}`)).toBe(true);
-    // The old level's tuple is gone, not left beside the new one.
-    expect(await can(member, "grant_viewer", `park:${park}`)).toBe(false);
+    // The engine holds exactly the new level's tuples (operator implies all four), not the old one beside them.
+    const held: string[] = [];
+    for await (const tu of t.engine.readAll()) {
+      if (tu.user === `user:${member}` && tu.object === `park:${park}`) held.push(tu.relation);
+    }
+    expect(held.sort()).toEqual(["grant_asset_manager", "grant_operator", "grant_technical_manager", "grant_viewer"]);
     const list = await t.json("GET", `/v1/parks/${park}/grants`, { actor: org.admin });
     expect(list.status).toBe(200);
     expect(list.body).toEqual({

@@ -98,7 +98,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
   readiness.model = true;
   const deps: AppDeps = {
     config,
-    log: pino({ level: "silent" }),
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     sql,
     engine,
     managementEnabled: !opts.modelFile,
