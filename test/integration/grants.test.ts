@@ -48,7 +48,12 @@ describe("own-organization grants (R-O2, R-O3, R-O4)", () => {
     for await (const tu of t.engine.readAll()) {
       if (tu.user === `user:${member}` && tu.object === `park:${park}`) held.push(tu.relation);
     }
-    expect(held.sort()).toEqual(["grant_asset_manager", "grant_operator", "grant_technical_manager", "grant_viewer"]);
+    expect(held.sort()).toEqual([
+      "grant_asset_manager",
+      "grant_operator",
+      "grant_technical_manager",
+      "grant_viewer",
+    ]);
     const list = await t.json("GET", `/v1/parks/${park}/grants`, { actor: org.admin });
     expect(list.status).toBe(200);
     expect(list.body).toEqual({
