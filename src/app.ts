@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", auditRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  registerOperationsPaths(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -111,3 +112,42 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** The operations endpoints (plain handlers above) in the OpenAPI document too (API.md "Operations"). */
+function registerOperationsPaths(app: ReturnType<typeof createRouter>): void {
+  const ops: [string, string, string, string][] = [
+    ["/healthz", "process alive", "application/json", "{status: ok}"],
+    [
+      "/readyz",
+      "database and engine reachable, model loaded (503 otherwise, naming what is down)",
+      "application/json",
+      "{status, checks}",
+    ],
+    ["/metrics", "Prometheus metrics (authz_*)", "text/plain", "Prometheus text format"],
+    ["/openapi.json", "this document", "application/json", "OpenAPI 3.1"],
+    ["/docs", "this document rendered", "text/html", "HTML page"],
+  ];
+  for (const [path, summary, type, description] of ops) {
+    app.openAPIRegistry.registerPath({
+      method: "get",
+      path,
+      summary,
+      tags: ["operations"],
+      security: [],
+      responses: {
+        200: {
+          description,
+          content: { [type]: { schema: { type: type === "application/json" ? "object" : "string" } } },
+        },
+        ...(path === "/readyz"
+          ? {
+              503: {
+                description: "not ready",
+                content: { "application/json": { schema: { type: "object" } } },
+              },
+            }
+          : {}),
+      },
+    });
+  }
+}

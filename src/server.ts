@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { createDb, pingDb } from "./db/pool.js";
 import type { Deps } from "./domain/deps.js";
+import { recoverJournal } from "./domain/journal.js";
 import { reconcile } from "./domain/reconcile.js";
 import type { Tuple } from "./domain/tuples.js";
 import { bootstrapEngine, DEFAULT_MODEL_FILE, loadModelFile } from "./engine/bootstrap.js";
@@ -100,6 +101,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const effective: Config = { ...config, API_KEYS: apiKeys };
 
   const sql = createDb({ url: dbUrl ?? "postgres://unused@127.0.0.1:1/unused", max: poolMax });
+  // The engine journal needs its own connections (its rows commit while the
+  // change's transaction is open); PGlite is one session, so not there.
+  const journalSql = dbUrl && poolMax > 1 ? createDb({ url: dbUrl, max: 2 }) : undefined;
   if (config.METRICS_ENABLED && !customModel) metrics().registerDbCollectors(sql);
   const engine = new Engine({
     apiUrl: fgaUrl,
@@ -118,7 +122,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
     engine,
     managementEnabled: !customModel,
     now: () => new Date(),
+    journalSql,
   };
+  async function fullReconcile(when: string) {
+    const report = await reconcile(deps, { repair: true });
+    if (report.repaired) {
+      log.warn({ missing: report.missing.length, extra: report.extra.length, when }, "repaired engine drift");
+    }
+    return report;
+  }
   const app = createApp({
     ...deps,
     readiness,
@@ -185,17 +197,24 @@ export async function startService(config: Config, log: Logger): Promise<Running
         () => stopping,
       );
       // A crash between an engine write and its commit leaves drift: repair it before serving (R-G3).
-      const report = await retry(
-        "reconcile",
-        log,
-        () => reconcile(deps, { repair: true }),
-        () => stopping,
-      );
-      if (report.repaired)
-        log.warn(
-          { missing: report.missing.length, extra: report.extra.length },
-          "repaired engine drift at start",
+      // With the journal that means only the tuples of changes left in flight
+      // (cheap at any store size); the full comparison runs on its schedule.
+      if (journalSql) {
+        const recovered = await retry(
+          "journal recovery",
+          log,
+          () => recoverJournal(deps),
+          () => stopping,
         );
+        if (recovered.entries) log.warn(recovered, "recovered engine writes left in flight");
+      } else {
+        await retry(
+          "reconcile",
+          log,
+          () => fullReconcile("at start"),
+          () => stopping,
+        );
+      }
     }
     readiness.model = true;
     // R-I10: deliver invitation events from the outbox when a webhook is configured.
@@ -229,17 +248,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
   let reconcileTimer: NodeJS.Timeout | undefined;
   if (!customModel && config.RECONCILE_INTERVAL_S > 0) {
     reconcileTimer = setInterval(() => {
-      if (readiness.ready) {
-        reconcile(deps, { repair: true })
-          .then(
-            (r) =>
-              r.repaired &&
-              log.warn({ missing: r.missing.length, extra: r.extra.length }, "repaired engine drift"),
-          )
-          .catch((err) => log.warn({ err: err.message }, "scheduled reconcile failed"));
-      }
+      if (readiness.ready) fullReconcile("scheduled").catch(() => {});
     }, config.RECONCILE_INTERVAL_S * 1000);
     reconcileTimer.unref();
+  }
+  // Journal rows older than any change can take are left-overs of a failed or
+  // crashed change (e.g. on another replica): repair their tuples soon.
+  let journalTimer: NodeJS.Timeout | undefined;
+  if (!customModel && journalSql) {
+    journalTimer = setInterval(() => {
+      if (!readiness.ready) return;
+      recoverJournal(deps, 30_000)
+        .then((r) => r.entries && log.warn(r, "recovered engine writes left in flight"))
+        .catch((err) => log.warn({ err: err.message }, "journal recovery failed"));
+    }, 10_000);
+    journalTimer.unref();
   }
 
   if (printedKey) {
@@ -254,6 +277,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       stopping = true;
       clearInterval(probe);
       if (reconcileTimer) clearInterval(reconcileTimer);
+      if (journalTimer) clearInterval(journalTimer);
       // Stop accepting, let in-flight requests finish (bounded), then close pools and children.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -269,6 +293,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await startup.catch(() => {});
       await webhook?.stop();
       await sql.end({ timeout: 5 }).catch(() => {});
+      await journalSql?.end({ timeout: 5 }).catch(() => {});
       for (const stop of stoppers.reverse()) await stop().catch(() => {});
       // Flush the last spans to the collector (no-op without an OTLP endpoint).
       await flushTelemetry();

@@ -19,6 +19,12 @@ export interface Deps {
   managementEnabled: boolean;
   now: () => Date;
   faults?: Faults;
+  /**
+   * A second small pool for the engine journal (src/domain/journal.ts): its
+   * rows must commit while the change's own transaction is still open. Absent
+   * with embedded PGlite (one session): start-up then reconciles the whole store.
+   */
+  journalSql?: Sql;
 }
 
 /** Who acts and for which request; passed to every domain verb. */

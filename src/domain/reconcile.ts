@@ -1,5 +1,6 @@
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../engine/permissions.js";
 import type { Deps } from "./deps.js";
+import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import {
   type CooperationState,
   cooperationTuples,
@@ -14,7 +15,6 @@ import {
   type Tuple,
   tupleKey,
 } from "./tuples.js";
-import { ENGINE_SYNC_LOCK } from "./unit-of-work.js";
 
 /** Every tuple the database implies (the same mappers as the changes use). */
 export async function desiredTuples(deps: Deps): Promise<Tuple[]> {

@@ -3,6 +3,8 @@ import type { Tx } from "../db/pool.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
 import type { ActorContext, Deps } from "./deps.js";
+import { journalBegin, journalEnd } from "./journal.js";
+import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, diffTuples, type Tuple } from "./tuples.js";
 
 export interface AuditEntry {
@@ -14,13 +16,6 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-/**
- * Advisory lock between changes (shared, from their engine write to their
- * commit) and the reconciler (exclusive), so a reconcile sees each change
- * either wholly before or wholly after it (R-G1, R-G3).
- */
-export const ENGINE_SYNC_LOCK = 0x617a_7379;
-
 /** Collects what one change does besides its rows: audit records and the tuple delta. */
 export class UnitOfWork {
   readonly audits: AuditEntry[] = [];
@@ -30,6 +25,8 @@ export class UnitOfWork {
   constructor(
     readonly tx: Tx,
     readonly ctx: ActorContext,
+    /** Run after the transaction commits (never when it rolls back). */
+    readonly afterCommit: (() => Promise<void>)[] = [],
   ) {}
 
   audit(entry: AuditEntry): void {
@@ -55,8 +52,10 @@ export class UnitOfWork {
  * write, then commit. If the engine refuses or is down, the transaction rolls
  * back and nothing is visible (503). If the process dies after the engine
  * write and before commit, the engine holds tuples the database does not
- * imply: the reconciler (run at start and on a schedule) removes them. A 2xx is
- * only sent after both have succeeded, so every later decision reflects it.
+ * imply: the engine journal names them, and recovery (at start, and for old
+ * rows every few seconds) repairs exactly those; the full reconciler runs on a
+ * schedule as a safety net. A 2xx is only sent after both have succeeded, so
+ * every later decision reflects it.
  */
 export async function runChange<T>(
   deps: Deps,
@@ -70,14 +69,20 @@ export async function runChange<T>(
   return withSpan("change", { "enduser.id": ctx.actorId }, (span) =>
     withSpan("db.transaction", { "db.system.name": "postgresql" }, async () => {
       const inFlight = metrics().dbTransactionsInFlight;
-      return (await deps.sql.begin(async (tx) => {
+      const after: (() => Promise<void>)[] = [];
+      const result = (await deps.sql.begin(async (tx) => {
         inFlight.inc();
         try {
-          return await changeInTx(deps, ctx, tx, fn, span);
+          return await changeInTx(deps, ctx, tx, fn, span, after);
         } finally {
           inFlight.dec();
         }
       })) as T;
+      // Committed: the change stands whatever happens next; a journal row that
+      // could not be removed is only confirmed by the next recovery.
+      for (const task of after)
+        await task().catch((err) => deps.log.warn({ err }, "after-commit task failed"));
+      return result;
     }),
   );
 }
@@ -88,8 +93,9 @@ async function changeInTx<T>(
   tx: Tx,
   fn: (uow: UnitOfWork) => Promise<T>,
   span: Span,
+  afterCommit: (() => Promise<void>)[],
 ): Promise<T> {
-  const uow = new UnitOfWork(tx, ctx);
+  const uow = new UnitOfWork(tx, ctx, afterCommit);
   const result = await fn(uow);
   if (uow.audits[0]) {
     span.updateName(`change ${uow.audits[0].action}`);
@@ -112,8 +118,12 @@ async function changeInTx<T>(
     // Held until commit: the reconciler (exclusive) never reads between this
     // change's engine write and its commit, which it would take for drift.
     await tx`select pg_advisory_xact_lock_shared(${ENGINE_SYNC_LOCK}::bigint)`;
+    // Write-ahead: if anything after this fails or the process dies, the
+    // journal row names the tuples to check (src/domain/journal.ts).
+    const journalId = deps.journalSql ? await journalBegin(deps.journalSql, delta) : undefined;
     await deps.engine.write(delta);
     await deps.faults?.afterEngineWrite?.();
+    if (journalId !== undefined) uow.afterCommit.push(() => journalEnd(deps.journalSql!, journalId));
   }
   return result;
 }

@@ -18,7 +18,7 @@ export interface EngineOptions {
   modelId?: string;
   /** Bound for one check; decisions fail closed past it. */
   timeoutMs: number;
-  /** Bound for list/search calls and writes. */
+  /** Bound for list/search calls, batch checks and writes. */
   searchTimeoutMs: number;
 }
 
@@ -113,7 +113,9 @@ export class Engine {
         (async () => {
           const res = await observe("batch_check", { "authz.items": slice.length }, async () => {
             try {
-              return await this.client.batchCheck(
+              // A 50-item BatchCheck costs many single checks, so it gets the
+              // longer (search) bound; OPENFGA_TIMEOUT_MS is sized for one check.
+              return await this.slow.batchCheck(
                 {
                   checks: slice.map((it, i) => ({ ...it, context: at, correlationId: String(start + i) })),
                 },
@@ -230,19 +232,23 @@ export class Engine {
           throw engineError(err);
         }
       });
-      for (const t of res.tuples ?? []) {
-        const k = t.key;
-        const tuple: Tuple = { user: k.user, relation: k.relation, object: k.object };
-        if (k.condition?.name) {
-          tuple.condition = {
-            name: k.condition.name,
-            context: (k.condition.context ?? {}) as Record<string, unknown>,
-          };
-        }
-        yield tuple;
-      }
+      for (const t of res.tuples ?? []) yield fromApi(t.key);
       continuationToken = res.continuation_token || undefined;
     } while (continuationToken);
+  }
+
+  /** The stored tuple with this key (and its condition), if any. */
+  async readOne(key: Pick<Tuple, "user" | "relation" | "object">): Promise<Tuple | undefined> {
+    const { storeId } = this.ids();
+    const res = await observe("read", {}, async () => {
+      try {
+        return await this.slow.read(key, { storeId, pageSize: 1 });
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
+    const found = res.tuples?.[0];
+    return found ? fromApi(found.key) : undefined;
   }
 
   async ping(): Promise<void> {
@@ -297,4 +303,20 @@ export function engineError(err: unknown): Error {
   const e = Unavailable("engine-unavailable", "the authorization engine did not answer");
   (e as Error & { cause?: unknown }).cause = msg;
   return e;
+}
+
+function fromApi(k: {
+  user: string;
+  relation: string;
+  object: string;
+  condition?: { name: string; context?: object };
+}): Tuple {
+  const tuple: Tuple = { user: k.user, relation: k.relation, object: k.object };
+  if (k.condition?.name) {
+    tuple.condition = {
+      name: k.condition.name,
+      context: (k.condition.context ?? {}) as Record<string, unknown>,
+    };
+  }
+  return tuple;
 }

@@ -79,6 +79,23 @@ describe("foundation", () => {
     const doc = await t.json("GET", "/openapi.json", { key: null });
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
+    // Every API.md section is described, operations included.
+    for (const path of [
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/access/v1/evaluation",
+      "/access/v1/search/action",
+      "/.well-known/authzen-configuration",
+      "/v1/platform/staff/{userId}",
+      "/v1/organizations/{orgId}/members/{userId}/role",
+      "/v1/parks/{id}/grants/{userId}",
+      "/v1/cooperations/{coopId}/shares/{type}/{id}",
+      "/v1/invitations/accept",
+      "/v1/organizations/{orgId}/audit-events",
+    ]) {
+      expect(doc.body.paths, path).toHaveProperty([path]);
+    }
     const docs = await t.request("GET", "/docs", { key: null });
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("/openapi.json");

@@ -83,6 +83,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     ...opts.config,
   });
   const sql = createDb({ url: databaseUrl, max: 5 });
+  const journalSql = createDb({ url: databaseUrl, max: 2 });
   const engine = new Engine({
     apiUrl: opts.openfgaUrl ?? inject("openfgaUrl"),
     timeoutMs: config.OPENFGA_TIMEOUT_MS,
@@ -104,6 +105,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     managementEnabled: !opts.modelFile,
     now: () => new Date(),
     faults: opts.faults,
+    journalSql,
     readiness,
   };
   const app = createApp(deps);
@@ -139,6 +141,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     },
     async close() {
       await sql.end({ timeout: 2 }).catch(() => {});
+      await journalSql.end({ timeout: 2 }).catch(() => {});
       await engine.admin.deleteStore({ storeId: engine.storeId }).catch(() => {});
       const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
       await a.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { JOB_LEVELS, ORG_ROLES, RESOURCE_TYPES } from "../../engine/permissions.js";
 import { IdSchema, PageQuerySchema, ServerIdSchema } from "../../http/openapi.js";
 
 const Email = z
@@ -8,15 +9,8 @@ const Email = z
   .regex(/^[^\s@]{1,64}@[^\s@]{1,255}$/, "not an email address")
   .transform((e) => e.toLowerCase())
   .openapi({ example: "ada@example.com" });
-const Role = z.enum([
-  "admin",
-  "moderator",
-  "asset_manager_technical",
-  "asset_manager_commercial",
-  "member",
-  "external",
-]);
-const Level = z.enum(["operator", "technical_manager", "asset_manager", "viewer"]);
+const Role = z.enum(ORG_ROLES);
+const Level = z.enum(JOB_LEVELS);
 const ExpiresInDays = z
   .number()
   .int()
@@ -27,7 +21,7 @@ const ExpiresInDays = z
 const Name = z.string().trim().min(1).max(200);
 
 const Share = z.object({
-  resource: z.object({ type: z.enum(["park", "portfolio"]), id: IdSchema }),
+  resource: z.object({ type: z.enum(RESOURCE_TYPES), id: IdSchema }),
   level: Level,
 });
 
