@@ -20,6 +20,7 @@ import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
 import { metrics } from "./metrics.js";
 import { loadRouteTable } from "./modules/gateway/table.js";
+import { expireDue } from "./modules/invitations/lifecycle.js";
 import { startWebhookWorker, type WebhookWorker } from "./modules/invitations/worker.js";
 import { bootstrapSysadmins } from "./modules/platform/service.js";
 import { Readiness } from "./readiness.js";
@@ -139,6 +140,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   let stopping = false;
   let webhook: WebhookWorker | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }) as http.Server;
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const addr = server.address();
@@ -223,6 +225,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
         webhook = startWebhookWorker(deps, { url: config.WEBHOOK_URL, secret: config.WEBHOOK_SECRET });
       else log.error("WEBHOOK_URL is set without WEBHOOK_SECRET: invitation events stay in the outbox");
     }
+    // Without a delivery worker (which sweeps expiries itself), still mark
+    // pending invitations past their expiry every minute, so each `expired`
+    // event lands in the outbox (R-I4, R-I10) even if nobody touches them.
+    if (!customModel && !webhook && !stopping) {
+      expiryTimer = setInterval(() => {
+        expireDue(deps).catch((err) => log.warn({ err: (err as Error).message }, "expiry sweep failed"));
+      }, 60_000);
+      expiryTimer.unref();
+    }
     log.info({ url }, "ready");
   })().catch((err) => {
     if (!stopping) log.error({ err }, "start-up failed");
@@ -278,6 +289,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       clearInterval(probe);
       if (reconcileTimer) clearInterval(reconcileTimer);
       if (journalTimer) clearInterval(journalTimer);
+      if (expiryTimer) clearInterval(expiryTimer);
       // Stop accepting, let in-flight requests finish (bounded), then close pools and children.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
