@@ -266,4 +266,32 @@ describe("invitations: cooperation (R-I8, R-C1, R-C3, R-C4)", () => {
     expect((c!.expires_at as Date).toISOString()).toBe(expiresAt);
     expect(await check(partner.admin, "can_view", `portfolio:${owner.portfolioId}`)).toBe(true);
   });
+
+  it("R-C5 R-I4 ending a pending cooperation revokes its invitation: the token answers 410 and nothing is shared", async () => {
+    const owner = await createOrg(t);
+    const invitee = userId("newco");
+    const created = await t.json("POST", "/v1/invitations", {
+      ...as(owner.admin),
+      body: coopBody(owner.id, { email: emailOf(invitee) }, [
+        { resource: { type: "portfolio", id: owner.portfolioId }, level: "viewer" },
+      ]),
+    });
+    expect(created.status).toBe(201);
+    const coopId = created.body.invitation.cooperationId as string;
+    const ended = await t.json("POST", `/v1/cooperations/${coopId}/end`, { actor: owner.admin });
+    expect([ended.status, ended.body.state]).toEqual([200, "ended"]);
+
+    const inv = await t.json("GET", `/v1/invitations/${created.body.invitation.id}`, as(owner.admin));
+    expect(inv.status, JSON.stringify(inv.body)).toBe(200);
+    expect(inv.body.invitation.status).toBe("revoked");
+    const accept = await t.json("POST", "/v1/invitations/accept", {
+      ...as(invitee),
+      body: { token: created.body.token, organizationName: "NewCo" },
+    });
+    expect([accept.status, accept.body.code]).toEqual([410, "invitation-revoked"]);
+    expect(await t.sql`select 1 from memberships where user_id = ${invitee}`).toHaveLength(0);
+    const events =
+      await t.sql`select topic from outbox where aggregate_id = ${created.body.invitation.id} order by id`;
+    expect(events.map((e) => e.topic)).toEqual(["invitation.created", "invitation.revoked"]);
+  });
 });

@@ -8,6 +8,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, InvalidInput } from "../../domain/errors.js";
 import { cooperationTuples, shareTuples } from "../../domain/tuples.js";
 import { runChange } from "../../domain/unit-of-work.js";
+import { revokeInvitationsOfCooperation } from "../invitations/cooperation-link.js";
 import * as repo from "./repo.js";
 import { authorize, load, lockOpen, readState } from "./service.js";
 
@@ -49,6 +50,9 @@ export async function transition(deps: Deps, ctx: ActorContext, id: string, verb
     }
     const after: CooperationRow = { ...before, state: t.to };
     let removed: unknown;
+    if (verb === "end" && before.state === "pending") {
+      await revokeInvitationsOfCooperation(uow, deps.config, id, deps.now());
+    }
     if (verb === "end") {
       const shares = await repo.deleteAllShares(uow.tx, id);
       for (const s of shares) {
