@@ -1,6 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./domain/deps.js";
+import { recordActor } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { problemResponse, renderError } from "./http/errors.js";
@@ -80,7 +81,11 @@ export function createApp(deps: AppDeps) {
         "the management API is off when a custom MODEL_FILE is used",
       );
     }
-    return requireActor()(c, next);
+    return requireActor()(c, async () => {
+      const actor = c.get("actor")!;
+      await recordActor(deps.sql, actor.id, actor.email);
+      await next();
+    });
   });
 
   app.route("/", decisionsRoutes(deps));

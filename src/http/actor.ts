@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { ActorContext } from "../domain/deps.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
@@ -19,4 +20,11 @@ export function requireActor(): MiddlewareHandler<AppEnv> {
     c.set("actor", { id, email: rawEmail ? rawEmail.trim().toLowerCase() : null });
     await next();
   };
+}
+
+/** The acting user of a management request (set by requireActor), for domain verbs. */
+export function actorContext(c: Context<AppEnv>): ActorContext {
+  const actor = c.get("actor");
+  if (!actor) throw new Error("management route without an actor");
+  return { actorId: actor.id, actorEmail: actor.email, requestId: c.get("requestId") };
 }

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
-import { actorContext } from "../platform/actor.js";
+import { actorContext } from "../../http/actor.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { AuditPage, AuditQuery, OrgParams } from "./schemas.js";
 import { auditEvents } from "./service.js";
 
@@ -14,10 +14,7 @@ const list = createRoute({
   responses: {
     200: { description: "a page of events", content: { "application/json": { schema: AuditPage } } },
     ...commonErrors,
-    404: {
-      description: "organization-not-found",
-      content: { "application/problem+json": { schema: ProblemSchema } },
-    },
+    404: problem("organization-not-found"),
   },
 });
 

@@ -2,7 +2,6 @@ import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { decodeCursor, encodeCursor } from "../organizations/cursor.js";
 import { orgObject, requireOrganization } from "../organizations/service.js";
-import { recordActor } from "../platform/actor.js";
 import { listAuditEvents } from "./repo.js";
 
 /** GET /v1/organizations/{orgId}/audit-events (can_view_audit_log), newest first (R-A2). */
@@ -12,7 +11,6 @@ export async function auditEvents(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  await recordActor(deps, ctx);
   const before = decodeCursor("a", page.cursor, /^[1-9][0-9]{0,18}$/);
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view_audit_log", orgObject(orgId));

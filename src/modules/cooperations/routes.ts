@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { actorContext } from "../../http/actor.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import * as lifecycle from "./lifecycle.js";
 import {
   CooperationPageSchema,
@@ -14,10 +15,6 @@ import {
 } from "./schemas.js";
 import * as service from "./service.js";
 
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 const json = (schema: typeof CooperationSchema | typeof CooperationPageSchema, description: string) => ({
   description,
   content: { "application/json": { schema } },
@@ -82,35 +79,31 @@ const lifecycleRoute = (verb: "pause" | "resume" | "end", summary: string) =>
 /** Routes of the cooperations module (API.md "Cooperations"). */
 export function cooperationsRoutes(deps: Deps) {
   const app = createRouter();
-  const ctx = (c: {
-    get(k: "actor"): { id: string; email: string | null } | undefined;
-    get(k: "requestId"): string;
-  }) => {
-    const actor = c.get("actor")!;
-    return { actorId: actor.id, actorEmail: actor.email, requestId: c.get("requestId") };
-  };
 
   app.openapi(list, async (c) => {
     const { orgId } = c.req.valid("param");
     const q = c.req.valid("query");
-    return c.json(await service.listCooperations(deps, ctx(c), { organizationId: orgId, ...q }), 200);
+    return c.json(
+      await service.listCooperations(deps, actorContext(c), { organizationId: orgId, ...q }),
+      200,
+    );
   });
   app.openapi(get, async (c) =>
-    c.json(await service.getCooperation(deps, ctx(c), c.req.valid("param").coopId), 200),
+    c.json(await service.getCooperation(deps, actorContext(c), c.req.valid("param").coopId), 200),
   );
   app.openapi(patch, async (c) => {
     const { expiresAt } = c.req.valid("json");
     const at = expiresAt === null ? null : new Date(expiresAt);
-    return c.json(await lifecycle.setExpiry(deps, ctx(c), c.req.valid("param").coopId, at), 200);
+    return c.json(await lifecycle.setExpiry(deps, actorContext(c), c.req.valid("param").coopId, at), 200);
   });
   app.openapi(putShare, async (c) => {
     const { coopId, type, id } = c.req.valid("param");
     const { level } = c.req.valid("json");
-    return c.json(await service.putShare(deps, ctx(c), coopId, { type, id }, level), 200);
+    return c.json(await service.putShare(deps, actorContext(c), coopId, { type, id }, level), 200);
   });
   app.openapi(deleteShare, async (c) => {
     const { coopId, type, id } = c.req.valid("param");
-    await service.deleteShare(deps, ctx(c), coopId, { type, id });
+    await service.deleteShare(deps, actorContext(c), coopId, { type, id });
     return c.body(null, 204);
   });
   for (const [verb, summary] of [
@@ -119,7 +112,7 @@ export function cooperationsRoutes(deps: Deps) {
     ["end", "End a cooperation, removing its shares and delegations (either side's admins; R-C10)"],
   ] as const) {
     app.openapi(lifecycleRoute(verb, summary), async (c) =>
-      c.json(await lifecycle.transition(deps, ctx(c), c.req.valid("param").coopId, verb), 200),
+      c.json(await lifecycle.transition(deps, actorContext(c), c.req.valid("param").coopId, verb), 200),
     );
   }
   return app;

@@ -2,7 +2,7 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Deps } from "../../domain/deps.js";
 import type { AppEnv } from "../../http/context.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { metrics } from "../../metrics.js";
 import {
   ActionSearchResponse,
@@ -18,11 +18,6 @@ import {
 } from "./schemas.js";
 import { searchActions, searchResources, searchSubjects } from "./search.js";
 import { evaluate, evaluateMany } from "./service.js";
-
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 
 function post<Req extends z.ZodType, Res extends z.ZodType>(
   path: string,

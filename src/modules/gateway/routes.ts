@@ -3,17 +3,12 @@ import type { Context } from "hono";
 import type { Deps } from "../../domain/deps.js";
 import { InvalidInput } from "../../domain/errors.js";
 import type { AppEnv } from "../../http/context.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { ForwardAuthAllowed } from "./schemas.js";
 import { forwardAuth } from "./service.js";
 import { EMPTY_TABLE, loadRouteTable } from "./table.js";
 
 export const FORWARD_AUTH_PATH = "/v1/forward-auth";
-
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 
 const OriginalHeaders = z.object({
   "x-original-method": z.string().optional().openapi({ description: "nginx: the original method" }),

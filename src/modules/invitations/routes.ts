@@ -1,6 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ActorContext, Deps } from "../../domain/deps.js";
+import { actorContext } from "../../http/actor.js";
 import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter } from "../../http/openapi.js";
 import { acceptById, acceptByToken, declineByToken, previewByToken } from "./accept.js";
@@ -37,11 +38,6 @@ const body = <T extends z.ZodType>(schema: T) => ({
 const problem = commonErrors[403];
 const responses = { ...commonErrors, 404: problem, 409: problem, 410: problem };
 const params = { params: InvitationIdParam };
-
-function actorOf(c: Context<AppEnv>): ActorContext {
-  const a = c.get("actor")!;
-  return { actorId: a.id, actorEmail: a.email, requestId: c.get("requestId") };
-}
 
 const r = {
   create: createRoute({
@@ -133,33 +129,35 @@ const r = {
 export function invitationsRoutes(deps: Deps) {
   const app = createRouter();
   app.openapi(r.create, async (c) =>
-    c.json(await createInvitation(deps, actorOf(c), c.req.valid("json")), 201),
+    c.json(await createInvitation(deps, actorContext(c), c.req.valid("json")), 201),
   );
-  app.openapi(r.list, async (c) => c.json(await listForSender(deps, actorOf(c), c.req.valid("query")), 200));
+  app.openapi(r.list, async (c) =>
+    c.json(await listForSender(deps, actorContext(c), c.req.valid("query")), 200),
+  );
   app.openapi(r.accept, async (c) => {
     const { token, ...rest } = c.req.valid("json");
-    return c.json(await acceptByToken(deps, actorOf(c), token, rest), 200);
+    return c.json(await acceptByToken(deps, actorContext(c), token, rest), 200);
   });
   app.openapi(r.decline, async (c) =>
-    c.json(await declineByToken(deps, actorOf(c), c.req.valid("json").token), 200),
+    c.json(await declineByToken(deps, actorContext(c), c.req.valid("json").token), 200),
   );
   app.openapi(r.preview, async (c) =>
-    c.json(await previewByToken(deps, actorOf(c), c.req.valid("json").token), 200),
+    c.json(await previewByToken(deps, actorContext(c), c.req.valid("json").token), 200),
   );
   app.openapi(r.get, async (c) =>
-    c.json(await getInvitation(deps, actorOf(c), c.req.valid("param").invitationId), 200),
+    c.json(await getInvitation(deps, actorContext(c), c.req.valid("param").invitationId), 200),
   );
   app.openapi(r.events, async (c) =>
-    c.json(await invitationEvents(deps, actorOf(c), c.req.valid("param").invitationId), 200),
+    c.json(await invitationEvents(deps, actorContext(c), c.req.valid("param").invitationId), 200),
   );
   app.openapi(r.resend, async (c) =>
-    c.json(await resendInvitation(deps, actorOf(c), c.req.valid("param").invitationId), 200),
+    c.json(await resendInvitation(deps, actorContext(c), c.req.valid("param").invitationId), 200),
   );
   app.openapi(r.revoke, async (c) =>
-    c.json(await revokeInvitation(deps, actorOf(c), c.req.valid("param").invitationId), 200),
+    c.json(await revokeInvitation(deps, actorContext(c), c.req.valid("param").invitationId), 200),
   );
   app.openapi(r.acceptById, async (c) =>
-    c.json(await acceptById(deps, actorOf(c), c.req.valid("param").invitationId), 200),
+    c.json(await acceptById(deps, actorContext(c), c.req.valid("param").invitationId), 200),
   );
   return app;
 }

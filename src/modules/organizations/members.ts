@@ -4,7 +4,6 @@ import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
 import { grantTuples, membershipTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import type { OrgRole } from "../../engine/permissions.js";
-import { recordActor } from "../platform/actor.js";
 import * as repo from "./repo.js";
 import { memberView, orgObject, requireOrganization } from "./service.js";
 
@@ -83,7 +82,6 @@ export async function changeMemberRole(
   userId: string,
   role: OrgRole,
 ) {
-  await recordActor(deps, ctx);
   await requireOrganization(deps, orgId);
   return runChange(deps, ctx, async (uow) => {
     await lockOrg(uow, orgId);
@@ -110,7 +108,6 @@ export async function changeMemberRole(
 
 /** DELETE /v1/organizations/{orgId}/members/{userId} (can_manage_members, R-O5, R-O6, R-O8). */
 export async function removeMember(deps: Deps, ctx: ActorContext, orgId: string, userId: string) {
-  await recordActor(deps, ctx);
   await requireOrganization(deps, orgId);
   await runChange(deps, ctx, async (uow) => {
     await lockOrg(uow, orgId);
@@ -124,7 +121,6 @@ export async function removeMember(deps: Deps, ctx: ActorContext, orgId: string,
 
 /** POST /v1/organizations/{orgId}/leave: the actor leaves (R-O6, R-O8). Non-members get 403. */
 export async function leaveOrganization(deps: Deps, ctx: ActorContext, orgId: string) {
-  await recordActor(deps, ctx);
   await requireOrganization(deps, orgId);
   await runChange(deps, ctx, async (uow) => {
     await lockOrg(uow, orgId);

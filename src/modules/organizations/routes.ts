@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
-import { actorContext } from "../platform/actor.js";
+import { actorContext } from "../../http/actor.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { changeMemberRole, leaveOrganization, removeMember } from "./members.js";
 import {
   MemberParams,
@@ -16,10 +16,6 @@ import {
 } from "./schemas.js";
 import { getMe, getOrganization, listMembers, renameOrganization } from "./service.js";
 
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 const ok = <T>(description: string, schema: T) => ({
   description,
   content: { "application/json": { schema } },

@@ -2,7 +2,6 @@ import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { NotFound } from "../../domain/errors.js";
 import { runChange } from "../../domain/unit-of-work.js";
-import { recordActor } from "../platform/actor.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import * as repo from "./repo.js";
 
@@ -31,14 +30,12 @@ export function memberView(m: repo.MemberRow) {
 
 /** GET /v1/me */
 export async function getMe(deps: Deps, ctx: ActorContext) {
-  await recordActor(deps, ctx);
   const me = await repo.findMe(deps.sql, ctx.actorId);
   return me ?? { user: { id: ctx.actorId, email: ctx.actorEmail }, organization: null, role: null };
 }
 
 /** GET /v1/organizations/{orgId} (members: can_view). */
 export async function getOrganization(deps: Deps, ctx: ActorContext, orgId: string) {
-  await recordActor(deps, ctx);
   const org = await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));
   return organizationView(org);
@@ -46,7 +43,6 @@ export async function getOrganization(deps: Deps, ctx: ActorContext, orgId: stri
 
 /** PATCH /v1/organizations/{orgId} {name} (can_manage_settings). Only the name: no tuples change. */
 export async function renameOrganization(deps: Deps, ctx: ActorContext, orgId: string, name: string) {
-  await recordActor(deps, ctx);
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_manage_settings", orgObject(orgId));
   return runChange(deps, ctx, async (uow) => {
@@ -75,7 +71,6 @@ export async function listMembers(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  await recordActor(deps, ctx);
   const after = decodeCursor("m", page.cursor, USER_ID);
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));

@@ -1,14 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
-import { actorContext } from "./actor.js";
+import { actorContext } from "../../http/actor.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { StaffBody, StaffParams, StaffResponse } from "./schemas.js";
 import { removeStaff, setStaffRole } from "./service.js";
-
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 
 const putStaff = createRoute({
   method: "put",

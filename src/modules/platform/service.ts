@@ -5,7 +5,6 @@ import { PLATFORM_OBJECT, staffTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
 import type { StaffRole } from "../../engine/permissions.js";
-import { recordActor } from "./actor.js";
 
 /** BOOTSTRAP_SYSADMINS exist from the first start (idempotent on every start). */
 export async function bootstrapSysadmins(deps: Deps, userIds: string[]): Promise<void> {
@@ -61,7 +60,6 @@ export async function setStaffRole(
   userId: string,
   role: StaffRole,
 ): Promise<{ userId: string; role: StaffRole }> {
-  await recordActor(deps, ctx);
   return runChange(deps, ctx, async (uow) => {
     await lockStaff(uow);
     // Checked under the lock: a sysadmin removed a moment ago no longer acts.
@@ -86,7 +84,6 @@ export async function setStaffRole(
 
 /** DELETE /v1/platform/staff/{userId}: remove a staff member (404 when not staff). */
 export async function removeStaff(deps: Deps, ctx: ActorContext, userId: string): Promise<void> {
-  await recordActor(deps, ctx);
   await runChange(deps, ctx, async (uow) => {
     await lockStaff(uow);
     await requirePermission(deps, ctx.actorId, "can_administer", PLATFORM_OBJECT);

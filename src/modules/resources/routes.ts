@@ -2,8 +2,9 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import type { ResourceType } from "../../engine/permissions.js";
+import { actorContext } from "../../http/actor.js";
 import type { AppEnv } from "../../http/context.js";
-import { commonErrors, createRouter, ProblemSchema } from "../../http/openapi.js";
+import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import { deleteGrant, listGrants, putGrant } from "./grants.js";
 import {
   GrantBody,
@@ -19,20 +20,10 @@ import {
   PortfolioSchema,
   ResourceParams,
 } from "./schemas.js";
-import { deleteResource, putPark, putPortfolio, recordActor } from "./service.js";
+import { deleteResource, putPark, putPortfolio } from "./service.js";
 
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
 const json = <T>(schema: T) => ({ "application/json": { schema } });
 const TAG = ["Resources and grants"];
-
-function actorOf(c: Context<AppEnv>): ActorContext {
-  const actor = c.get("actor");
-  if (!actor) throw new Error("management route without an actor");
-  return { actorId: actor.id, actorEmail: actor.email, requestId: c.get("requestId") };
-}
 
 const dates = <T extends { createdAt: Date; updatedAt: Date }>(r: T) => ({
   ...r,
@@ -125,44 +116,38 @@ function grantRoutes(type: ResourceType) {
 export function resourcesRoutes(deps: Deps) {
   const app = createRouter();
   app.openapi(putPortfolioRoute, async (c) => {
-    const ctx = actorOf(c);
-    await recordActor(deps, ctx);
+    const ctx = actorContext(c);
     const { portfolioId } = c.req.valid("param");
     const r = await putPortfolio(deps, ctx, { id: portfolioId, ...c.req.valid("json") });
     return c.json(dates(r.resource), r.created ? 201 : 200);
   });
   app.openapi(putParkRoute, async (c) => {
-    const ctx = actorOf(c);
-    await recordActor(deps, ctx);
+    const ctx = actorContext(c);
     const { parkId } = c.req.valid("param");
     const r = await putPark(deps, ctx, { id: parkId, ...c.req.valid("json") });
     return c.json(dates(r.resource), r.created ? 201 : 200);
   });
   for (const type of ["park", "portfolio"] as const) {
     app.openapi(deleteRoute(type), async (c) => {
-      const ctx = actorOf(c);
-      await recordActor(deps, ctx);
+      const ctx = actorContext(c);
       await deleteResource(deps, ctx, type, c.req.valid("param").id);
       return c.body(null, 204);
     });
     const routes = grantRoutes(type);
     app.openapi(routes.put, async (c) => {
-      const ctx = actorOf(c);
-      await recordActor(deps, ctx);
+      const ctx = actorContext(c);
       const { id, userId } = c.req.valid("param");
       const r = await putGrant(deps, ctx, { type, id, userId, level: c.req.valid("json").level });
       return c.json(r.grant, r.created ? 201 : 200);
     });
     app.openapi(routes.del, async (c) => {
-      const ctx = actorOf(c);
-      await recordActor(deps, ctx);
+      const ctx = actorContext(c);
       const { id, userId } = c.req.valid("param");
       await deleteGrant(deps, ctx, { type, id, userId });
       return c.body(null, 204);
     });
     app.openapi(routes.list, async (c) => {
-      const ctx = actorOf(c);
-      await recordActor(deps, ctx);
+      const ctx = actorContext(c);
       const { limit, cursor } = c.req.valid("query");
       return c.json(await listGrants(deps, ctx, { type, id: c.req.valid("param").id, limit, cursor }), 200);
     });

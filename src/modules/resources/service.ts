@@ -184,11 +184,3 @@ export async function deleteResource(
     }),
   );
 }
-
-/**
- * Record the actor the first time it is seen, in its own short transaction, so
- * it exists even when the verb is refused (being seen is not audited).
- */
-export async function recordActor(deps: Deps, ctx: ActorContext): Promise<void> {
-  await deps.sql.begin((tx) => ensureUser(tx, ctx.actorId, ctx.actorEmail));
-}
