@@ -1,6 +1,7 @@
 import type { Sql } from "../db/pool.js";
 import type { Deps } from "./deps.js";
 import { desiredTuples } from "./reconcile.js";
+import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, type Tuple, tupleKey } from "./tuples.js";
 
@@ -64,7 +65,7 @@ export async function recoverJournal(deps: Deps, minAgeMs = 0): Promise<JournalR
       if (have) delta.deletes.push(have);
       if (want) delta.writes.push(want);
     }
-    if (delta.writes.length || delta.deletes.length) await deps.engine.write(delta);
+    await writeEngine(deps, tx as unknown as Sql, delta);
     await tx`delete from engine_journal where id = any(${rows.map((r) => r.id as string)}::bigint[])`;
     return { entries: rows.length, keys: keys.size, repaired: delta.writes.length + delta.deletes.length };
   })) as JournalRecovery;

@@ -1,5 +1,6 @@
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../engine/permissions.js";
 import type { Deps } from "./deps.js";
+import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import {
   type CooperationState,
@@ -112,7 +113,7 @@ async function reconcileLocked(deps: Deps, opts: { repair: boolean }): Promise<R
     repaired: false,
   };
   if (opts.repair && (delta.writes.length || delta.deletes.length)) {
-    await deps.engine.write(delta);
+    await writeEngine(deps, deps.sql, delta);
     report.repaired = true;
   }
   return report;

@@ -1,9 +1,10 @@
 import type { Span } from "@opentelemetry/api";
-import type { Tx } from "../db/pool.js";
+import type { Sql, Tx } from "../db/pool.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
 import type { ActorContext, Deps } from "./deps.js";
 import { journalBegin, journalEnd } from "./journal.js";
+import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, diffTuples, type Tuple } from "./tuples.js";
 
@@ -121,7 +122,7 @@ async function changeInTx<T>(
     // Write-ahead: if anything after this fails or the process dies, the
     // journal row names the tuples to check (src/domain/journal.ts).
     const journalId = deps.journalSql ? await journalBegin(deps.journalSql, delta) : undefined;
-    await deps.engine.write(delta);
+    await writeEngine(deps, tx as unknown as Sql, delta);
     await deps.faults?.afterEngineWrite?.();
     if (journalId !== undefined) uow.afterCommit.push(() => journalEnd(deps.journalSql!, journalId));
   }

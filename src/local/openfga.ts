@@ -9,7 +9,7 @@ import { freePort, waitFor } from "./ports.js";
 const run = promisify(execFile);
 
 /** The OpenFGA server version this project is tested against. */
-export const OPENFGA_VERSION = "v1.18.1";
+export const OPENFGA_VERSION = "v1.22.1";
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const TOOLS_BIN = path.join(PROJECT_ROOT, ".tools", "bin");
 

@@ -110,7 +110,7 @@ export async function startInfra(): Promise<Infra> {
 
   if (openfgaUrl) source.openfga = "OPENFGA_API_URL";
   else if (tc) {
-    const fga = await new tc.GenericContainer("openfga/openfga:v1.18.1")
+    const fga = await new tc.GenericContainer("openfga/openfga:v1.22.1")
       .withCommand(["run", "--playground-enabled=false"])
       .withExposedPorts(8080)
       .withWaitStrategy(tc.Wait.forHttp("/healthz", 8080))

@@ -20,7 +20,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const K8S = path.join(ROOT, "deploy/kubernetes");
 const KEYS = new Set(Object.keys(configSchema.shape));
 const DEFAULT_PORT = String(configSchema.shape.PORT.parse(undefined));
-const OPENFGA_IMAGE = "openfga/openfga:v1.18.1";
+const OPENFGA_IMAGE = "openfga/openfga:v1.22.1";
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
