@@ -79,6 +79,12 @@ export const configSchema = z.object({
    * answers there silently, so searches that reach them answer 503 search-incomplete. */
   OPENFGA_LIST_MAX_RESULTS: z.coerce.number().int().min(0).default(1000),
   OPENFGA_LIST_DEADLINE_MS: z.coerce.number().int().min(0).default(3000),
+  /** Decision cache entries (LRU, never stale: see bench/README.md); 0 turns it off. */
+  DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  /** Engine check units in flight at most (a BatchCheck of n items weighs n); size it for OpenFGA's pool. */
+  ENGINE_MAX_IN_FLIGHT: z.coerce.number().int().positive().max(10_000).default(32),
+  /** Check units that may wait for the engine; beyond them a decision answers 503 at once. */
+  ENGINE_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(256),
   MODEL_FILE: z.string().min(1).optional(),
   TUPLES_FILE: z.string().min(1).optional(),
   API_KEYS: apiKeys.default([]),

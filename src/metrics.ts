@@ -7,6 +7,8 @@ import type { Sql } from "./db/pool.js";
  */
 export function createMetrics() {
   const registry = new Registry();
+  const cacheSources = new Set<() => number>();
+  const cacheEntries = () => [...cacheSources].reduce((n, f) => n + f(), 0);
   collectDefaultMetrics({ register: registry, prefix: "authz_process_" });
   const m = {
     registry,
@@ -35,6 +37,34 @@ export function createMetrics() {
       help: "OpenFGA calls that failed, by operation",
       labelNames: ["operation"] as const,
       registers: [registry],
+    }),
+    decisionCacheHits: new Counter({
+      name: "authz_decision_cache_hits_total",
+      help: "Decisions answered from the decision cache (fresh by the revision fence)",
+      registers: [registry],
+    }),
+    decisionCacheMisses: new Counter({
+      name: "authz_decision_cache_misses_total",
+      help: "Decisions that asked the engine (cache off, bypassed, or no fresh entry)",
+      registers: [registry],
+    }),
+    revisionReads: new Counter({
+      name: "authz_decision_revision_reads_total",
+      help: "Engine revision reads by the decision cache (one serves every decision that waited for it)",
+      registers: [registry],
+    }),
+    revisionReadErrors: new Counter({
+      name: "authz_decision_revision_read_errors_total",
+      help: "Engine revision reads that failed (decisions then go to the engine directly)",
+      registers: [registry],
+    }),
+    decisionCacheEntries: new Gauge({
+      name: "authz_decision_cache_entries",
+      help: "Entries in the decision cache",
+      registers: [registry],
+      collect() {
+        this.set(cacheEntries());
+      },
     }),
     dbPoolMax: new Gauge({
       name: "authz_db_pool_max_connections",
@@ -77,6 +107,11 @@ export function createMetrics() {
     registerDbCollectors(sql: Sql) {
       db.sql = sql;
       m.dbPoolMax.set(Number(sql.options.max));
+    },
+    /** Count this cache's entries in authz_decision_cache_entries; returns the unregister function. */
+    watchCache(entries: () => number): () => void {
+      cacheSources.add(entries);
+      return () => cacheSources.delete(entries);
     },
     gauges: { Gauge },
   };

@@ -15,6 +15,7 @@ import { reconcile } from "./domain/reconcile.js";
 import type { Tuple } from "./domain/tuples.js";
 import { bootstrapEngine, DEFAULT_MODEL_FILE, loadModelFile } from "./engine/bootstrap.js";
 import { Engine } from "./engine/client.js";
+import { buildDecisionCache } from "./engine/decision-cache.js";
 import { generateApiKey, hashApiKey } from "./http/auth.js";
 import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
@@ -113,6 +114,16 @@ export async function startService(config: Config, log: Logger): Promise<Running
     modelId: config.OPENFGA_MODEL_ID,
     timeoutMs: config.OPENFGA_TIMEOUT_MS,
     searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
+    maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
+    queueMax: config.ENGINE_QUEUE_MAX,
+  });
+  // The decision cache's revision reads get their own connection, so they never queue behind changes.
+  const fenceSql = journalSql ? createDb({ url: dbUrl!, max: 1 }) : undefined;
+  const decisions = buildDecisionCache({
+    engine,
+    size: config.DECISION_CACHE_SIZE,
+    builtInModel: !customModel,
+    fenceSql,
   });
   const readiness = new Readiness();
   if (customModel) readiness.database = true;
@@ -124,6 +135,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     managementEnabled: !customModel,
     now: () => new Date(),
     journalSql,
+    decisions,
   };
   async function fullReconcile(when: string) {
     const report = await reconcile(deps, { repair: true });
@@ -306,6 +318,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await webhook?.stop();
       await sql.end({ timeout: 5 }).catch(() => {});
       await journalSql?.end({ timeout: 5 }).catch(() => {});
+      await fenceSql?.end({ timeout: 5 }).catch(() => {});
+      engine.close();
       for (const stop of stoppers.reverse()) await stop().catch(() => {});
       // Flush the last spans to the collector (no-op without an OTLP endpoint).
       await flushTelemetry();

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Sql } from "../db/pool.js";
 import type { Engine } from "../engine/client.js";
+import type { DecisionCache } from "../engine/decision-cache.js";
 
 /** Test-only fault points; production leaves them undefined. */
 export interface Faults {
@@ -25,6 +26,8 @@ export interface Deps {
    * with embedded PGlite (one session): start-up then reconciles the whole store.
    */
   journalSql?: Sql;
+  /** Decisions (AuthZEN, forward-auth, action search) go through this cache when set (engine/decision-cache.ts). */
+  decisions?: DecisionCache;
 }
 
 /** Who acts and for which request; passed to every domain verb. */

@@ -6,6 +6,8 @@ import { DomainError, InvalidInput, Unavailable } from "../domain/errors.js";
 import { type Delta, type Tuple, tupleKey } from "../domain/tuples.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
+import { HttpTimeout, JsonClient, type JsonResponse } from "./http.js";
+import { Limiter } from "./limiter.js";
 
 /** OpenFGA's limits (server defaults). */
 export const MAX_TUPLES_PER_WRITE = 100;
@@ -20,6 +22,10 @@ export interface EngineOptions {
   timeoutMs: number;
   /** Bound for list/search calls, batch checks and writes. */
   searchTimeoutMs: number;
+  /** Check units in flight at most (a BatchCheck of n items weighs n); default 32. */
+  maxInFlight?: number;
+  /** Check units that may wait for a slot; beyond them a call is refused (503). Default 256. */
+  queueMax?: number;
 }
 
 export interface CheckItem {
@@ -42,8 +48,17 @@ export interface BatchResult {
 export class Engine {
   readonly client: OpenFgaClient;
   private readonly slow: OpenFgaClient;
+  /** Check and BatchCheck go through this lean client, the rest through the SDK. */
+  private readonly fast: JsonClient;
+  readonly limiter: Limiter;
   storeId: string | undefined;
   modelId: string | undefined;
+  /**
+   * Set when a call found the engine away (down, timeout, 5xx), cleared by the
+   * next answer. While set, the decision cache serves nothing: decisions fail
+   * closed with the engine (R-G2), even where a cached answer is still fresh.
+   */
+  downSince: number | null = null;
 
   constructor(readonly opts: EngineOptions) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -60,6 +75,8 @@ export class Engine {
         },
         axios.create({ timeout, httpAgent: agent }) as never,
       );
+    this.fast = new JsonClient(opts.apiUrl, opts.apiToken);
+    this.limiter = new Limiter(opts.maxInFlight ?? 32, opts.queueMax ?? 256);
     this.client = make(opts.timeoutMs);
     this.slow = make(opts.searchTimeoutMs);
     this.storeId = opts.storeId;
@@ -90,58 +107,97 @@ export class Engine {
     return { current_time: new Date().toISOString() };
   }
 
-  async check(item: CheckItem, at = Engine.now()): Promise<boolean> {
-    const ids = this.ids();
-    return observe("check", { "authz.relation": item.relation, "authz.object": item.object }, async () => {
-      try {
-        const res = await this.client.check({ ...item, context: at }, ids);
-        return res.allowed === true;
-      } catch (err) {
-        throw engineError(err);
-      }
-    });
+  /** Largest BatchCheck one call sends: a share of the limiter, so no request takes every slot. */
+  get batchChunk(): number {
+    return Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 4)));
   }
 
-  /** Server-side BatchCheck, chunked at its item limit. An item that errors is a deny with its error. */
-  async batchCheck(items: CheckItem[], at = Engine.now()): Promise<BatchResult[]> {
+  async check(item: CheckItem, at: Record<string, unknown> = Engine.now()): Promise<boolean> {
+    const ids = this.ids();
+    const timeout = this.opts.timeoutMs;
+    return this.observe("check", { "authz.relation": item.relation, "authz.object": item.object }, () =>
+      this.limiter.run(1, timeout, async () => {
+        const res = await this.post(
+          `/stores/${ids.storeId}/check`,
+          { tuple_key: item, context: at, authorization_model_id: ids.authorizationModelId },
+          timeout,
+        );
+        return (res as { allowed?: boolean }).allowed === true;
+      }),
+    );
+  }
+
+  /**
+   * Server-side BatchCheck in chunks of `batchChunk` items, each chunk through
+   * the limiter (weight = its items). An item that errors is a deny with its
+   * error; the caller may retry it alone.
+   */
+  async batchCheck(items: CheckItem[], at: Record<string, unknown> = Engine.now()): Promise<BatchResult[]> {
     const ids = this.ids();
     const out: BatchResult[] = new Array(items.length);
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < items.length; start += MAX_BATCH_CHECK_ITEMS) {
-      const slice = items.slice(start, start + MAX_BATCH_CHECK_ITEMS);
-      chunks.push(
-        (async () => {
-          const res = await observe("batch_check", { "authz.items": slice.length }, async () => {
-            try {
-              // A 50-item BatchCheck costs many single checks, so it gets the
-              // longer (search) bound; OPENFGA_TIMEOUT_MS is sized for one check.
-              return await this.slow.batchCheck(
-                {
-                  checks: slice.map((it, i) => ({ ...it, context: at, correlationId: String(start + i) })),
-                },
-                { ...ids, maxBatchSize: MAX_BATCH_CHECK_ITEMS, maxParallelRequests: 1 },
-              );
-            } catch (err) {
-              throw engineError(err);
-            }
-          });
-          for (const r of res.result) {
-            const idx = Number(r.correlationId);
-            out[idx] = r.error
-              ? { allowed: false, error: r.error.message ?? "engine error" }
-              : { allowed: r.allowed === true };
-          }
-        })(),
-      );
-    }
-    await Promise.all(chunks);
+    const size = this.batchChunk;
+    const timeout = this.opts.searchTimeoutMs;
+    const chunks: [number, CheckItem[]][] = [];
+    for (let start = 0; start < items.length; start += size)
+      chunks.push([start, items.slice(start, start + size)]);
+    // At most two chunks of one request in flight: a big batch queues behind itself, not in front of everyone.
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const [start, slice] = chunks[next++]!;
+        const res = (await this.observe("batch_check", { "authz.items": slice.length }, () =>
+          this.limiter.run(slice.length, timeout, () =>
+            this.post(
+              `/stores/${ids.storeId}/batch-check`,
+              {
+                checks: slice.map((it, i) => ({
+                  tuple_key: it,
+                  context: at,
+                  correlation_id: String(start + i),
+                })),
+                authorization_model_id: ids.authorizationModelId,
+              },
+              timeout,
+            ),
+          ),
+        )) as { result?: Record<string, { allowed?: boolean; error?: { message?: string } }> };
+        for (const [id, r] of Object.entries(res.result ?? {})) {
+          const idx = Number(id);
+          if (!(idx >= start && idx < start + slice.length)) continue;
+          out[idx] = r.error
+            ? { allowed: false, error: r.error.message || "engine error" }
+            : { allowed: r.allowed === true };
+        }
+      }
+    };
+    await Promise.all([worker(), worker()]);
     for (let i = 0; i < out.length; i++) out[i] ??= { allowed: false, error: "no answer from engine" };
     return out;
   }
 
+  /** POST to the engine on the lean client; a 4xx is refused input, anything else is Unavailable. */
+  private async post(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    let res: JsonResponse;
+    try {
+      res = await this.fast.post(path, body, timeoutMs);
+    } catch (err) {
+      const e = Unavailable("engine-unavailable", "the authorization engine did not answer");
+      (e as Error & { cause?: unknown }).cause = err instanceof HttpTimeout ? err.message : String(err);
+      throw e;
+    }
+    if (res.status >= 200 && res.status < 300) return res.body;
+    const msg = (res.body as { message?: string } | undefined)?.message;
+    if (res.status === 400 || res.status === 422) {
+      throw InvalidInput("engine-validation", msg ?? "the engine refused the request");
+    }
+    const e = Unavailable("engine-unavailable", "the authorization engine did not answer");
+    (e as Error & { cause?: unknown }).cause = `HTTP ${res.status}: ${msg ?? ""}`;
+    throw e;
+  }
+
   async listObjects(user: string, relation: string, type: string, at = Engine.now()): Promise<string[]> {
     const ids = this.ids();
-    return observe("list_objects", { "authz.relation": relation, "authz.type": type }, async () => {
+    return this.observe("list_objects", { "authz.relation": relation, "authz.type": type }, async () => {
       try {
         const res = await this.slow.listObjects({ user, relation, type, context: at }, ids);
         return res.objects ?? [];
@@ -158,15 +214,17 @@ export class Engine {
     userType = "user",
   ): Promise<string[]> {
     const ids = this.ids();
-    try {
-      const res = await this.slow.listUsers(
-        { object, relation, user_filters: [{ type: userType }], context: at },
-        ids,
-      );
-      return (res.users ?? []).flatMap((u) => (u.object ? [u.object.id] : []));
-    } catch (err) {
-      throw engineError(err);
-    }
+    return this.observe("list_users", { "authz.relation": relation, "authz.type": object.type }, async () => {
+      try {
+        const res = await this.slow.listUsers(
+          { object, relation, user_filters: [{ type: userType }], context: at },
+          ids,
+        );
+        return (res.users ?? []).flatMap((u) => (u.object ? [u.object.id] : []));
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
   }
 
   /**
@@ -197,7 +255,7 @@ export class Engine {
       });
     }
     for (const b of batches) {
-      await observe("write", { "authz.writes": b.writes.length, "authz.deletes": b.deletes.length }, () =>
+      await this.observe("write", { "authz.writes": b.writes.length, "authz.deletes": b.deletes.length }, () =>
         this.writeBatch(b, ids),
       );
     }
@@ -225,7 +283,7 @@ export class Engine {
     let continuationToken: string | undefined;
     do {
       const token = continuationToken;
-      const res = await observe("read", {}, async () => {
+      const res = await this.observe("read", {}, async () => {
         try {
           return await this.slow.read({}, { storeId, pageSize: 100, continuationToken: token });
         } catch (err) {
@@ -240,7 +298,7 @@ export class Engine {
   /** The stored tuple with this key (and its condition), if any. */
   async readOne(key: Pick<Tuple, "user" | "relation" | "object">): Promise<Tuple | undefined> {
     const { storeId } = this.ids();
-    const res = await observe("read", {}, async () => {
+    const res = await this.observe("read", {}, async () => {
       try {
         return await this.slow.read(key, { storeId, pageSize: 1 });
       } catch (err) {
@@ -251,11 +309,33 @@ export class Engine {
     return found ? fromApi(found.key) : undefined;
   }
 
+  close(): void {
+    this.fast.close();
+  }
+
   async ping(): Promise<void> {
     try {
       await this.slow.listStores({ pageSize: 1 });
+      this.downSince = null;
     } catch (err) {
+      this.downSince ??= Date.now();
       throw engineError(err);
+    }
+  }
+
+  /** observe(), and the engine's health for the decision cache (`downSince`). */
+  private async observe<T>(
+    operation: string,
+    attributes: Record<string, string | number>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const r = await observe(operation, attributes, fn);
+      this.downSince = null;
+      return r;
+    } catch (err) {
+      if (err instanceof DomainError && err.code === "engine-unavailable") this.downSince ??= Date.now();
+      throw err;
     }
   }
 }

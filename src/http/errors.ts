@@ -72,7 +72,10 @@ export function renderError(err: Error, c: Context): Response {
   if (err instanceof DomainError) {
     const status = statusOf(err.kind);
     if (status >= 500) c.get("log")?.warn({ err, code: err.code }, "unavailable");
-    return problemResponse(c, status, err.code, err.message, err.extra);
+    const res = problemResponse(c, status, err.code, err.message, err.extra);
+    // Every 503 is temporary (engine or database away, engine at capacity): say when to retry.
+    if (status === 503) res.headers.set("retry-after", "1");
+    return res;
   }
   if (err instanceof HTTPException) {
     const status = err.status;

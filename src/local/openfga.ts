@@ -55,6 +55,22 @@ export async function findOpenFgaBinary(
   );
 }
 
+/**
+ * OpenFGA's own limits, so it cannot wedge under the sidecar's maximum load
+ * (ENGINE_MAX_IN_FLIGHT check units, default 32): a datastore pool above that,
+ * and bounded datastore reads per query (its defaults are unbounded, and at
+ * 200 connections 24k goroutines once queued on its 30-connection pool).
+ * deploy/ sets the same values as OPENFGA_* variables.
+ */
+export const OPENFGA_LIMIT_FLAGS = [
+  "--datastore-max-open-conns=64",
+  "--datastore-max-idle-conns=32",
+  "--max-concurrent-reads-for-check=16",
+  "--max-concurrent-reads-for-list-objects=16",
+  "--max-concurrent-reads-for-list-users=16",
+  "--max-concurrent-checks-per-batch-check=16",
+];
+
 export interface LocalOpenFga {
   url: string;
   process: ChildProcess;
@@ -95,6 +111,7 @@ export async function startLocalOpenFga(opts: LocalOpenFgaOptions): Promise<Loca
       "warn",
       "--log-format",
       "json",
+      ...OPENFGA_LIMIT_FLAGS,
       ...(opts.extraArgs ?? []),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },

@@ -81,6 +81,12 @@ describe("decisions fail closed (R-G2)", () => {
 
     await fga.stop();
     expect(fga.process.exitCode !== null || fga.process.signalCode !== null).toBe(true);
+    // The evaluation above is in the decision cache and still fresh (nothing
+    // changed), but once any call has found the engine away, the cache serves
+    // nothing: every decision fails closed with the engine.
+    const first = await call("/access/v1/search/subject", reqs[4]![1]);
+    expect(first.status).toBe(503);
+    expect(t.engine.downSince).not.toBeNull();
     await expectAll503(call, reqs);
     const res = await call("/access/v1/evaluation", reqs[0]![1]);
     expect(res.res.headers.get("x-request-id")).toBe("down-1");

@@ -8,6 +8,7 @@ import { createDb, type Sql } from "../../src/db/pool.js";
 import type { ActorContext, Deps, Faults } from "../../src/domain/deps.js";
 import { bootstrapEngine, loadModelFile } from "../../src/engine/bootstrap.js";
 import { Engine } from "../../src/engine/client.js";
+import { buildDecisionCache, type DecisionCache } from "../../src/engine/decision-cache.js";
 import { generateApiKey } from "../../src/http/auth.js";
 import { Readiness } from "../../src/readiness.js";
 
@@ -32,6 +33,8 @@ export interface TestContext {
   deps: AppDeps;
   sql: Sql;
   engine: Engine;
+  /** The decision cache of this app (a pass-through with DECISION_CACHE_SIZE=0 or a custom model). */
+  decisions: DecisionCache;
   keys: TestKeys;
   config: Config;
   databaseUrl: string;
@@ -84,10 +87,20 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
   });
   const sql = createDb({ url: databaseUrl, max: 5 });
   const journalSql = createDb({ url: databaseUrl, max: 2 });
+  const fenceSql = createDb({ url: databaseUrl, max: 1 });
   const engine = new Engine({
     apiUrl: opts.openfgaUrl ?? inject("openfgaUrl"),
     timeoutMs: config.OPENFGA_TIMEOUT_MS,
     searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
+    maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
+    queueMax: config.ENGINE_QUEUE_MAX,
+  });
+  // Every test app decides through the cache as production does (DECISION_CACHE_SIZE=0 to test without).
+  const decisions = buildDecisionCache({
+    engine,
+    size: config.DECISION_CACHE_SIZE,
+    builtInModel: !opts.modelFile,
+    fenceSql,
   });
   await bootstrapEngine(engine, {
     storeName: `test-${dbName}`,
@@ -106,6 +119,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     now: () => new Date(),
     faults: opts.faults,
     journalSql,
+    decisions,
     readiness,
   };
   const app = createApp(deps);
@@ -129,6 +143,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     deps,
     sql,
     engine,
+    decisions,
     keys: { decide: keys.decide.key, manage: keys.manage.key, both: keys.both.key },
     config,
     databaseUrl,
@@ -142,6 +157,8 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     async close() {
       await sql.end({ timeout: 2 }).catch(() => {});
       await journalSql.end({ timeout: 2 }).catch(() => {});
+      await fenceSql.end({ timeout: 2 }).catch(() => {});
+      engine.close();
       await engine.admin.deleteStore({ storeId: engine.storeId }).catch(() => {});
       const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
       await a.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});

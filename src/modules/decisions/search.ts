@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
 import { Engine, engineError } from "../../engine/client.js";
+import { decider } from "../../engine/decision-cache.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
 import type { SearchActionInput, SearchResourceInput, SearchSubjectInput } from "./schemas.js";
 import { engineContext, ID, toCheck } from "./service.js";
@@ -168,10 +169,10 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
     return t.ok ? [t.item] : [];
   });
   const at = engineContext(deps, ctx, Engine.now());
-  const answers = checks.length ? await deps.engine.batchCheck(checks, at) : [];
-  // An unanswered item (e.g. BatchCheck's deadline, shared by all its items,
-  // under load) would make the list silently shorter: ask for those items one
-  // at a time, which fails closed (503) if the engine still does not answer.
+  const answers = checks.length ? await decider(deps).batchCheck(checks, at) : [];
+  // An unanswered item (the decider already retried it once) would make the
+  // list silently shorter: ask once more, which fails closed (503) if the
+  // engine still does not answer.
   for (const [i, a] of answers.entries()) {
     if (a.error) answers[i] = { allowed: await deps.engine.check(checks[i]!, at) };
   }

@@ -1,6 +1,7 @@
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput } from "../../domain/errors.js";
 import { type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
+import { decider } from "../../engine/decision-cache.js";
 import { isPublicPermission } from "../../engine/permissions.js";
 import { type EvaluationInput, EvaluationRequest, type EvaluationsInput, type Semantic } from "./schemas.js";
 
@@ -59,7 +60,7 @@ export async function evaluate(deps: Deps, q: EvaluationInput): Promise<boolean>
   const target = toCheck(deps, q);
   if (!target.ok) return false;
   try {
-    return await deps.engine.check(target.item, engineContext(deps, q.context));
+    return await decider(deps).check(target.item, engineContext(deps, q.context));
   } catch (err) {
     if (isEngineValidation(err)) return false;
     throw err;
@@ -80,7 +81,7 @@ function stops(semantic: Semantic, d: Decision): boolean {
 
 type Pending = { index: number; item: CheckItem; context: Record<string, unknown> };
 
-/** Run engine items through server-side BatchCheck, one call per distinct condition context. */
+/** Run engine items through the decider (cache, then BatchCheck), one call per distinct condition context. */
 async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promise<void> {
   const groups = new Map<string, Pending[]>();
   for (const p of pending) {
@@ -92,7 +93,7 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
       const ctx = group[0]!.context as ReturnType<typeof Engine.now>;
       let results: { allowed: boolean; error?: string }[];
       try {
-        results = await deps.engine.batchCheck(
+        results = await decider(deps).batchCheck(
           group.map((p) => p.item),
           ctx,
         );

@@ -1,5 +1,7 @@
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, Forbidden } from "../../domain/errors.js";
+import { Engine } from "../../engine/client.js";
+import { decider } from "../../engine/decision-cache.js";
 import { metrics } from "../../metrics.js";
 import { withSpan } from "../../telemetry.js";
 import { matchRoute, type RouteTable } from "./table.js";
@@ -51,11 +53,10 @@ export async function forwardAuth(
         span.setAttributes({ "authz.route": match.route.pattern, "authz.action": match.action });
         let allowed: boolean;
         try {
-          allowed = await deps.engine.check({
-            user: `user:${input.subject}`,
-            relation: match.action,
-            object,
-          });
+          allowed = await decider(deps).check(
+            { user: `user:${input.subject}`, relation: match.action, object },
+            Engine.now(),
+          );
         } catch (err) {
           // An action or type unknown to the model is a deny, never an error a gateway could misread.
           if (err instanceof DomainError && err.code === "engine-validation") allowed = false;
