@@ -171,3 +171,56 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
 export function depsOf(t: TestContext): Deps {
   return t.deps;
 }
+
+export interface Replica {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  decisions: DecisionCache;
+  /** POST an AuthZEN evaluation with the decide key; returns the decision (throws on non-200). */
+  decide(user: string, action: string, type: string, id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * A second instance of the service on the same database and OpenFGA store as
+ * `t` (its own pools, engine client and decision cache), as another replica
+ * in the same deployment would be.
+ */
+export async function createReplica(t: TestContext): Promise<Replica> {
+  const sql = createDb({ url: t.databaseUrl, max: 5 });
+  const journalSql = createDb({ url: t.databaseUrl, max: 2 });
+  const fenceSql = createDb({ url: t.databaseUrl, max: 1 });
+  const engine = new Engine({
+    apiUrl: t.engine.opts.apiUrl,
+    timeoutMs: t.config.OPENFGA_TIMEOUT_MS,
+    searchTimeoutMs: t.config.OPENFGA_SEARCH_TIMEOUT_MS,
+  });
+  engine.pin(t.engine.storeId!, t.engine.modelId!);
+  const decisions = buildDecisionCache({
+    engine,
+    size: t.config.DECISION_CACHE_SIZE,
+    builtInModel: t.deps.managementEnabled,
+    fenceSql,
+  });
+  const deps: AppDeps = { ...t.deps, sql, journalSql, engine, decisions };
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    decisions,
+    async decide(user, action, type, id) {
+      const res = await app.request("/access/v1/evaluation", {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.keys.decide}`, "content-type": "application/json" },
+        body: JSON.stringify({ subject: { type: "user", id: user }, action: { name: action }, resource: { type, id } }),
+      });
+      const body = (await res.json()) as { decision?: boolean };
+      if (res.status !== 200) throw new Error(`evaluation ${res.status}: ${JSON.stringify(body)}`);
+      return body.decision === true;
+    },
+    async close() {
+      engine.close();
+      await Promise.all([sql, journalSql, fenceSql].map((s) => s.end({ timeout: 2 }).catch(() => {})));
+    },
+  };
+}
