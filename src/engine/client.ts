@@ -255,8 +255,10 @@ export class Engine {
       });
     }
     for (const b of batches) {
-      await this.observe("write", { "authz.writes": b.writes.length, "authz.deletes": b.deletes.length }, () =>
-        this.writeBatch(b, ids),
+      await this.observe(
+        "write",
+        { "authz.writes": b.writes.length, "authz.deletes": b.deletes.length },
+        () => this.writeBatch(b, ids),
       );
     }
   }

@@ -212,7 +212,11 @@ export async function createReplica(t: TestContext): Promise<Replica> {
       const res = await app.request("/access/v1/evaluation", {
         method: "POST",
         headers: { authorization: `Bearer ${t.keys.decide}`, "content-type": "application/json" },
-        body: JSON.stringify({ subject: { type: "user", id: user }, action: { name: action }, resource: { type, id } }),
+        body: JSON.stringify({
+          subject: { type: "user", id: user },
+          action: { name: action },
+          resource: { type, id },
+        }),
       });
       const body = (await res.json()) as { decision?: boolean };
       if (res.status !== 200) throw new Error(`evaluation ${res.status}: ${JSON.stringify(body)}`);
