@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Document, isScalar, Scalar, visit } from "yaml";
-import { grantTuples } from "../src/domain/tuples.js";
+import { grantTuples, membershipTuples } from "../src/domain/tuples.js";
 import {
   JOB_LEVELS,
   type JobLevel,
@@ -77,6 +77,15 @@ const SIBLING_PARK = "park:sun2";
 const FOREIGN_PORTFOLIO = "portfolio:far";
 const FOREIGN_PARK = "park:far1";
 const USER = "user:alice";
+
+/** USER's membership in ORG as the service writes it (the role and its organization sets). */
+function memberOf(role: OrgRole): Tuple[] {
+  return membershipTuples({
+    userId: USER.slice("user:".length),
+    organizationId: ORG.slice("organization:".length),
+    role,
+  });
+}
 const NOBODY = "user:nobody";
 
 const OWNERSHIP: readonly Tuple[] = [
@@ -152,7 +161,7 @@ function roleTests(): TestCase[] {
     return {
       name: `R-O1 ${role} baseline and organization permissions`,
       description: `role ${role}: organization permissions per SPEC §2; baseline ${baseline} on the owned portfolio and on every park in it (R-H1)`,
-      tuples: [...OWNERSHIP, { user: USER, relation: `role_${role}`, object: ORG }],
+      tuples: [...OWNERSHIP, ...memberOf(role)],
       check: [
         check(USER, ORG, orgAssertions(role)),
         check(USER, PORTFOLIO, resourceAssertions(held, role)),
@@ -183,7 +192,7 @@ function grantTests(): TestCase[] {
 
 function grantTest(role: OrgRole): TestCase {
   const baseline = baselineOf(role);
-  const tuples: Tuple[] = [{ user: USER, relation: `role_${role}`, object: ORG }];
+  const tuples: Tuple[] = [...memberOf(role)];
   const checks: Check[] = [];
   for (const type of RESOURCE_TYPES) {
     for (const level of JOB_LEVELS) {
@@ -259,7 +268,7 @@ function nobodyTest(): TestCase {
     description: "a user with no membership, grant or staff role: every public permission is false",
     tuples: [
       ...OWNERSHIP,
-      { user: USER, relation: "role_admin", object: ORG },
+      ...memberOf("admin"),
       { user: USER, relation: "staff_sysadmin", object: "platform:default" },
     ],
     check: [

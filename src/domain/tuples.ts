@@ -54,10 +54,37 @@ export function staffTuples(s: { userId: string; role: StaffRole }): Tuple[] {
   return [{ user: `user:${s.userId}`, relation: `staff_${s.role}`, object: PLATFORM_OBJECT }];
 }
 
+/**
+ * The organization sets each role belongs to (model.fga, type organization),
+ * stored beside the role so that checks read one relation per hop.
+ */
+export function roleSets(role: OrgRole): string[] {
+  switch (role) {
+    case "admin":
+    case "moderator":
+      return [
+        "full_member",
+        "member",
+        "baseline_operator",
+        "baseline_technical_manager",
+        "baseline_asset_manager",
+        "baseline_viewer",
+      ];
+    case "asset_manager_technical":
+      return ["full_member", "member", "baseline_technical_manager", "baseline_viewer"];
+    case "asset_manager_commercial":
+      return ["full_member", "member", "baseline_asset_manager", "baseline_viewer"];
+    case "member":
+      return ["full_member", "member"];
+    case "external":
+      return ["member"];
+  }
+}
+
 export function membershipTuples(m: { userId: string; organizationId: string; role: OrgRole }): Tuple[] {
-  return [
-    { user: `user:${m.userId}`, relation: `role_${m.role}`, object: `organization:${m.organizationId}` },
-  ];
+  const user = `user:${m.userId}`;
+  const object = `organization:${m.organizationId}`;
+  return [`role_${m.role}`, ...roleSets(m.role)].map((relation) => ({ user, relation, object }));
 }
 
 export function portfolioTuples(p: { id: string; organizationId: string }): Tuple[] {
