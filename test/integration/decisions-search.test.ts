@@ -4,33 +4,26 @@ import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
 import { PUBLIC_PERMISSIONS } from "../../src/engine/permissions.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import { createTestContext, type TestContext } from "../support/app.js";
+import { parkIn } from "../support/coop-factories.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
+import { createActiveCooperation, createPortfolio, grant } from "../support/resource-factories.js";
 
 const user = (id: string) => ({ type: "user", id });
 const names = (body: { results: { id?: string; name?: string }[] }) =>
   body.results.map((r) => r.id ?? r.name ?? "");
 const TIMEOUTS = { OPENFGA_TIMEOUT_MS: "5000", OPENFGA_SEARCH_TIMEOUT_MS: "20000" };
 
-/** An organization with `parks` parks and a member holding viewer grants on the first `granted`. */
+/**
+ * An organization with `parks` parks and a member holding viewer grants on the
+ * first `granted`, through the units of work (rows + tuples, as the service
+ * writes them: the resource search asks the database for its candidates).
+ */
 async function world(t: TestContext, parks: number, granted: number) {
   const org = await createOrg(t);
   const viewer = await addMemberTo(t, org.id, "member");
   const ids = Array.from({ length: parks }, (_, i) => `park-${i}`);
-  const writes = ids.flatMap((id) =>
-    parkTuples({ id, organizationId: org.id, portfolioId: org.portfolioId }),
-  );
-  for (const id of ids.slice(0, granted)) {
-    writes.push(
-      ...grantTuples({
-        resourceType: "park",
-        resourceId: id,
-        userId: viewer,
-        level: "viewer",
-        cooperationId: null,
-      }),
-    );
-  }
-  await t.engine.write({ writes, deletes: [] });
+  for (const id of ids) await parkIn(t, { id, organizationId: org.id, portfolioId: org.portfolioId });
+  for (const id of ids.slice(0, granted)) await grant(t, org.admin, "park", id, viewer, "viewer");
   return { org, viewer, ids };
 }
 
@@ -224,14 +217,15 @@ describe("decisions: searches never return a silently truncated result", () => {
     await fga?.stop();
   });
 
-  it("answers 503 search-incomplete when OpenFGA hits its result cap, and the full list below it", async () => {
+  it("resource search is complete beyond OpenFGA's ListObjects cap; ListUsers at its cap answers 503 search-incomplete", async () => {
     const w = await world(t, 7, 4);
     const q = { subject: user(w.org.admin), action: { name: "can_view" }, resource: { type: "park" } };
-    // The engine itself cuts the answer at 5 of 7 parks without saying so.
+    // The engine's ListObjects cuts the answer at 5 of 7 parks without saying so...
     expect(await t.engine.listObjects(`user:${w.org.admin}`, "can_view", "park")).toHaveLength(5);
-    const capped = await t.json("POST", "/access/v1/search/resource", { body: q, key: "decide" });
-    expect([capped.status, capped.body.code]).toEqual([503, "search-incomplete"]);
-    expect(capped.body.results).toBeUndefined();
+    // ...the resource search asks the engine about the database's candidates instead: all 7.
+    const full = await t.json("POST", "/access/v1/search/resource", { body: q, key: "decide" });
+    expect(full.status).toBe(200);
+    expect(full.body.page.total).toBe(7);
     const below = await t.json("POST", "/access/v1/search/resource", {
       body: { ...q, subject: user(w.viewer) },
       key: "decide",
@@ -242,16 +236,7 @@ describe("decisions: searches never return a silently truncated result", () => {
     // ListUsers has the same cap: six people can view park-0 (admin + five members).
     for (let i = 0; i < 4; i++) {
       const m = await addMemberTo(t, w.org.id, "member");
-      await t.engine.write({
-        writes: grantTuples({
-          resourceType: "park",
-          resourceId: "park-0",
-          userId: m,
-          level: "viewer",
-          cooperationId: null,
-        }),
-        deletes: [],
-      });
+      await grant(t, w.org.admin, "park", "park-0", m, "viewer");
     }
     const subjects = await t.json("POST", "/access/v1/search/subject", {
       body: {
@@ -266,16 +251,61 @@ describe("decisions: searches never return a silently truncated result", () => {
 
   it("answers 503 search-incomplete when a search takes about as long as the engine's deadline", async () => {
     const app = createApp({ ...t.deps, config: { ...t.config, OPENFGA_LIST_DEADLINE_MS: 1 } });
-    const res = await app.request("/access/v1/search/resource", {
+    const res = await app.request("/access/v1/search/subject", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${t.keys.decide}` },
       body: JSON.stringify({
-        subject: user("someone"),
+        subject: { type: "user" },
         action: { name: "can_view" },
-        resource: { type: "park" },
+        resource: { type: "park", id: "park-0" },
       }),
     });
     expect(res.status).toBe(503);
     expect((await res.json()).code).toBe("search-incomplete");
+  });
+});
+
+describe("decisions: resource search through cooperations (candidates from the database, engine decides)", () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext({ config: TIMEOUTS });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("partner admins find shared parks and the parks of shared portfolios; delegates their delegated parks; nothing once paused", async () => {
+    const owner = await createOrg(t);
+    const partner = await createOrg(t);
+    const inPf = await parkIn(t, { organizationId: owner.id, portfolioId: owner.portfolioId });
+    const pf2 = await createPortfolio(t, owner.admin, owner.id);
+    const alone = await parkIn(t, { organizationId: owner.id, portfolioId: pf2 });
+    const notShared = await parkIn(t, { organizationId: owner.id, portfolioId: pf2 });
+    const coop = await createActiveCooperation(t, owner.id, partner.id, [
+      { resource: { type: "portfolio", id: owner.portfolioId }, level: "viewer" },
+      { resource: { type: "park", id: alone }, level: "operator" },
+    ]);
+    const delegate = await addMemberTo(t, partner.id, "member");
+    const d = await t.json("PUT", `/v1/parks/${alone}/grants/${delegate}`, {
+      actor: partner.admin,
+      body: { level: "viewer" },
+    });
+    expect(d.status, JSON.stringify(d.body)).toBe(201);
+    const search = async (u: string, action = "can_view") => {
+      const res = await t.json("POST", "/access/v1/search/resource", {
+        key: "decide",
+        body: { subject: user(u), action: { name: action }, resource: { type: "park" } },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return names(res.body);
+    };
+    expect(await search(partner.admin)).toEqual([inPf, alone].sort());
+    expect(await search(partner.admin, "can_use_vpn")).toEqual([alone]);
+    expect(await search(delegate)).toEqual([alone]);
+    expect(await search(owner.admin)).toEqual([inPf, alone, notShared].sort());
+    const paused = await t.json("POST", `/v1/cooperations/${coop}/pause`, { actor: owner.admin });
+    expect(paused.status).toBe(200);
+    expect(await search(partner.admin)).toEqual([]);
+    expect(await search(delegate)).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ const searchSubjectRoute = post(
 );
 const searchResourceRoute = post(
   "/access/v1/search/resource",
-  "Resources of a type on which a subject may do an action (ListObjects)",
+  "Resources of a type on which a subject may do an action (every result decided by the engine)",
   SearchResourceRequest,
   EntitySearchResponse,
 );

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
-import { Engine, engineError } from "../../engine/client.js";
+import { type CheckItem, Engine, engineError } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
+import { candidateOrganizations, candidateResources } from "./candidates.js";
 import type { SearchActionInput, SearchResourceInput, SearchSubjectInput } from "./schemas.js";
 import { engineContext, ID, toCheck } from "./service.js";
 
@@ -92,14 +93,48 @@ export async function searchResources(
   const parts = ["resource", q.subject.type, q.subject.id, q.action.name, q.resource.type, ctx ?? null];
   // Any placeholder id passes toCheck's id test: only the type matters here.
   const target = toCheck(deps, { ...q, resource: { type: q.resource.type, id: "x" } });
-  let ids: string[] = [];
-  if (target.ok) {
-    ids = await complete(deps, "ListObjects", () =>
+  let all: { type: string; id: string }[] = [];
+  if (target.ok && deps.managementEnabled) {
+    all = await searchBuiltIn(deps, q);
+  } else if (target.ok) {
+    const ids = await complete(deps, "ListObjects", () =>
       deps.engine.listObjects(target.item.user, q.action.name, q.resource.type, engineContext(deps, ctx)),
     );
+    all = ids.map((o) => ({ type: q.resource.type, id: o.slice(o.indexOf(":") + 1) }));
   }
-  const all = ids.map((o) => ({ type: q.resource.type, id: o.slice(o.indexOf(":") + 1) }));
   return paginate(all, q.page?.token, q.page?.limit, parts);
+}
+
+/**
+ * The built-in model: the database names the candidates (a superset, see
+ * candidates.ts) and the engine decides each one through the decision cache,
+ * batched. Never a partial list: an item the engine does not answer fails
+ * the search (503), as a cut ListObjects answer would.
+ */
+async function searchBuiltIn(deps: Deps, q: SearchResourceInput): Promise<{ type: string; id: string }[]> {
+  const type = q.resource.type;
+  let ids: string[];
+  if (type === "park" || type === "portfolio") ids = await candidateResources(deps.sql, q.subject.id, type);
+  else if (type === "organization") ids = await candidateOrganizations(deps.sql, q.subject.id);
+  else if (type === "platform") ids = ["default"];
+  else ids = [];
+  const checks: { id: string; item: CheckItem }[] = [];
+  for (const id of ids) {
+    const t = toCheck(deps, { subject: q.subject, action: q.action, resource: { type, id } });
+    if (t.ok) checks.push({ id, item: t.item });
+  }
+  if (checks.length === 0) return [];
+  const at = Engine.now();
+  const answers = await decider(deps).batchCheck(
+    checks.map((c) => c.item),
+    at,
+  );
+  const out: { type: string; id: string }[] = [];
+  for (const [i, a] of answers.entries()) {
+    const allowed = a.error ? await deps.engine.check(checks[i]!.item, at) : a.allowed;
+    if (allowed) out.push({ type, id: checks[i]!.id });
+  }
+  return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
 /** POST /access/v1/search/subject: OpenFGA ListUsers. */
