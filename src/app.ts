@@ -1,5 +1,4 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./domain/deps.js";
 import { recordActor } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
@@ -32,20 +31,7 @@ export function createApp(deps: AppDeps) {
   const { config } = deps;
 
   app.use("*", requestContext(deps.log));
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: config.BODY_LIMIT_BYTES,
-      onError: (c) =>
-        problemResponse(
-          c,
-          413,
-          "payload-too-large",
-          `bodies are limited to ${config.BODY_LIMIT_BYTES} bytes`,
-        ),
-    }),
-  );
-  app.use("*", jsonBody());
+  app.use("*", jsonBody(config.BODY_LIMIT_BYTES));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) =>
