@@ -64,7 +64,8 @@ const HELP = `npm run bench -- [flags]
                          --smoke uses 5000 so a busy CI machine checks answers, not timeouts)
   --overload-connections N  connections of the overload phase, against 16 (default 200)
   --stale-rounds N       decision rounds at both replicas after each revoke (default 5)
-  --no-build             run the dist/ already built instead of \`npm run build\` first`;
+  --no-build             run the dist/ already there; by default \`npm run build\` runs first
+                         unless dist/main.js is newer than every file of src/`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({

@@ -95,12 +95,12 @@ function staleTable(st: StaleResult): string[] {
   const out = [
     `Stale-allow probe (revoke through ${st.replicas[0]}, decisions at ${st.replicas.join(" and ")}, ${st.rounds} rounds + a decision loop per replica):`,
     "",
-    "| revoke path | primed | revoke | revoke ms | decisions after | stale allows | denies | errors |",
-    "|---|---|---|---|---|---|---|---|",
+    "| revoke path | primed | revoke | revoke ms | allows before (loops) | decisions after | stale allows | denies | errors |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of st.paths)
     out.push(
-      `| ${p.name} | ${p.primed ? "yes" : "NO"} | ${p.revokeStatus ?? "–"} | ${f(p.revokeMs, 0)} | ${p.after.decisions} | ${p.staleAllows} | ${p.after.denies} | ${p.after.errors}${p.error ? ` (${p.error.slice(0, 120).replaceAll("|", "/")})` : ""} |`,
+      `| ${p.name} | ${p.primed ? "yes" : "NO"} | ${p.revokeStatus ?? "–"} | ${f(p.revokeMs, 0)} | ${p.before.allows}/${p.before.decisions} | ${p.after.decisions} | ${p.staleAllows} | ${p.after.denies} | ${p.after.errors}${p.error ? ` (${p.error.slice(0, 120).replaceAll("|", "/")})` : ""} |`,
     );
   return out;
 }

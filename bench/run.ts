@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -22,7 +22,7 @@ import { batchDecisions, search } from "./phases.js";
 import { startNode } from "./procs.js";
 import { twoReplicas } from "./replicas.js";
 import { type BenchResults, markdown } from "./report.js";
-import { buildDist, type Sidecar, startSidecar } from "./sidecar.js";
+import { buildDist, distUpToDate, type Sidecar, startSidecar } from "./sidecar.js";
 import { singleDecisions } from "./single.js";
 import { staleProbe } from "./stale.js";
 import { BENCH_SYSADMIN } from "./stale-fixture.js";
@@ -59,8 +59,13 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   try {
     log(`options: ${JSON.stringify(opts)}`);
-    // Production runs built JavaScript: compile dist/ while the dataset loads.
-    const built = opts.noBuild ? Promise.resolve(0) : buildDist();
+    // Production runs built JavaScript: compile dist/ (unless it is newer than src/) while the dataset loads.
+    const build = opts.noBuild
+      ? "skipped (--no-build)"
+      : distUpToDate()
+        ? "dist/ up to date"
+        : "npm run build";
+    const built = build === "npm run build" ? buildDist() : Promise.resolve(0);
     built.catch(() => {});
     const infra = await startBenchInfra(process.env, log);
     cleanups.push(infra.stop);
@@ -120,7 +125,12 @@ async function main(): Promise<number> {
     const key = generateApiKey();
     const sidecarLogLevel = process.env.BENCH_SIDECAR_LOG_LEVEL ?? "info";
     const buildMs = await built;
-    log(opts.noBuild ? "using the dist/ already built" : `built dist/ in ${buildMs} ms`);
+    log(buildMs ? `built dist/ in ${buildMs} ms` : `build: ${build}`);
+    const tempDir = async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), "authz-bench-"));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      return dir;
+    };
     const sidecarEnv = async (): Promise<Record<string, string>> => ({
       DATABASE_URL: infra.databaseUrl,
       OPENFGA_API_URL: infra.openfgaUrl,
@@ -130,7 +140,7 @@ async function main(): Promise<number> {
       BOOTSTRAP_SYSADMINS: BENCH_SYSADMIN,
       LOG_LEVEL: sidecarLogLevel,
       RECONCILE_INTERVAL_S: "0",
-      DATA_DIR: await mkdtemp(path.join(os.tmpdir(), "authz-bench-")),
+      DATA_DIR: await tempDir(),
       NODE_ENV: "production",
       ...(opts.engineTimeoutMs ? { OPENFGA_TIMEOUT_MS: String(opts.engineTimeoutMs) } : {}),
     });
@@ -144,10 +154,16 @@ async function main(): Promise<number> {
     const s0 = performance.now();
     const replicaA = await sidecar("replica A (cache on)");
     const sidecarStartMs = Math.round(performance.now() - s0);
-    const replicaB = await sidecar("replica B (cache on)");
-    const uncached = await sidecar("cache off", 0);
-    const hello = await startNode("bench/hello.ts", {}, "/healthz", 60_000);
-    cleanups.push(hello.stop);
+    // Started together; every one that started is stopped at the end even if another failed.
+    const started = await Promise.allSettled([
+      sidecar("replica B (cache on)"),
+      sidecar("cache off", 0),
+      startNode("bench/hello.ts", {}, "/healthz", 60_000).then((h) => {
+        cleanups.push(h.stop);
+        return h;
+      }),
+    ]);
+    const [replicaB, uncached, hello] = [value(started[0]), value(started[1]), value(started[2])];
 
     const b: Bench = {
       opts,
@@ -195,7 +211,7 @@ async function main(): Promise<number> {
         loadGenerator: "autocannon (in the bench process)",
         sidecarLogLevel,
         sidecarCommand: "node dist/main.js",
-        buildMs: opts.noBuild ? null : buildMs,
+        build: { how: build, ms: buildMs },
         infra: infra.source,
       },
       dataset: {
@@ -240,6 +256,12 @@ async function main(): Promise<number> {
     await cleanup();
     clearTimeout(watchdog);
   }
+}
+
+/** The value of a settled promise, or its rejection thrown. */
+function value<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === "rejected") throw r.reason;
+  return r.value;
 }
 
 function adminOf(w: World, org: string): string {

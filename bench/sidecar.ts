@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/local/ports.js";
 import { type Child, startProcess } from "./procs.js";
@@ -14,6 +15,32 @@ export interface Sidecar extends Child {
   cacheSize: number | undefined;
   /** Where to read /metrics: its own listener first (METRICS_PORT), then the API port. */
   metricsUrls: string[];
+}
+
+/** Newest modification time (ms) of the files under `dir`. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * dist/ was built after the last change of src/ and of the build
+ * configuration (tsc rewrites every output on each build, so dist/main.js
+ * carries the time of the last build).
+ */
+export function distUpToDate(): boolean {
+  if (!existsSync(MAIN)) return false;
+  const inputs = Math.max(
+    newest(path.join(ROOT, "src")),
+    ...["tsconfig.json", "tsconfig.build.json", "package.json"].map(
+      (f) => statSync(path.join(ROOT, f)).mtimeMs,
+    ),
+  );
+  return statSync(MAIN).mtimeMs > inputs;
 }
 
 /** `npm run build` (tsc into dist/); rejects with the compiler's output when it fails. */

@@ -15,6 +15,14 @@ import { buildStaleFixture, type Question, type RevokePath } from "./stale-fixtu
 
 type Verdict = "allow" | "deny" | `error ${number}`;
 
+interface Counts {
+  decisions: number;
+  allows: number;
+  denies: number;
+  errors: number;
+}
+const counts = (): Counts => ({ decisions: 0, allows: 0, denies: 0, errors: 0 });
+
 export interface StalePathResult {
   name: string;
   question: Question;
@@ -22,8 +30,10 @@ export interface StalePathResult {
   primed: boolean;
   revokeStatus: number | null;
   revokeMs: number | null;
+  /** Decisions of the loops that started before the revoke answered (or before the expiry): allows are fine. */
+  before: Counts;
   /** Decisions at either replica that started after the revoke answered (or after the expiry). */
-  after: { decisions: number; allows: number; denies: number; errors: number };
+  after: Counts;
   /** Allows of `after`: must be 0. */
   staleAllows: number;
   error?: string;
@@ -66,15 +76,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 /** Tally of decisions that started after `fence` (performance.now() ms; Infinity until the revoke answers). */
 class Tally {
   fence = Number.POSITIVE_INFINITY;
-  readonly after = { decisions: 0, allows: 0, denies: 0, errors: 0 };
+  readonly before = counts();
+  readonly after = counts();
   async record(started: number, v: Promise<Verdict>): Promise<Verdict> {
     const verdict = await v;
-    if (started > this.fence) {
-      this.after.decisions++;
-      if (verdict === "allow") this.after.allows++;
-      else if (verdict === "deny") this.after.denies++;
-      else this.after.errors++;
-    }
+    const c = started > this.fence ? this.after : this.before;
+    c.decisions++;
+    if (verdict === "allow") c.allows++;
+    else if (verdict === "deny") c.denies++;
+    else c.errors++;
     return verdict;
   }
 }
@@ -86,7 +96,8 @@ async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<
     primed: false,
     revokeStatus: null,
     revokeMs: null,
-    after: { decisions: 0, allows: 0, denies: 0, errors: 0 },
+    before: counts(),
+    after: counts(),
     staleAllows: 0,
   };
   const primes: Verdict[] = [];
@@ -124,6 +135,7 @@ async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<
     stop = true;
     await Promise.all(loops);
   }
+  result.before = tally.before;
   result.after = tally.after;
   result.staleAllows = tally.after.allows;
   return result;
@@ -145,7 +157,8 @@ export async function staleProbe(b: Bench): Promise<StaleResult> {
       primed: false,
       revokeStatus: null,
       revokeMs: null,
-      after: { decisions: 0, allows: 0, denies: 0, errors: 0 },
+      before: counts(),
+      after: counts(),
       staleAllows: 0,
       error: (err as Error).message,
     });
