@@ -70,18 +70,21 @@ export async function singleDecisions(b: Bench): Promise<SingleResult> {
   };
   const ceiling = await plain("hono hello world", b.hello.url, sidecarDecisions(b, false));
   const openfga = await plain("openfga direct", b.openfga.url, openfgaChecks(b));
-  /** Warm-up, then the measured stream with the process watched (the warm-up is not in the window). */
+  /**
+   * Warm-up, then the measured stream with the process watched and the cache
+   * counters read around it (the warm-up is in neither window).
+   */
   const measured = async (sc: Sidecar) => {
     const base = { url: sc.url, connections, headers: auth(b), steps: [sidecarDecisions(b)] };
     await fire({ ...base, durationS: warmS(b) });
-    return watched(b, sc, () => fire({ ...base, durationS }));
+    return withCacheDelta(sc, b.apiKey, () => watched(b, sc, () => fire({ ...base, durationS })));
   };
   b.log("  sidecar, cache off…");
-  const uncached = await measured(b.uncached);
+  const [uncached] = await measured(b.uncached);
   b.log(`  sidecar, cache on: first pass over ${b.cases.length} questions…`);
   const [cachedCold, cold] = await withCacheDelta(b.sidecar, b.apiKey, () => onePass(b, b.sidecar));
   b.log("  sidecar, cache on, warm…");
-  const [cached, warm] = await withCacheDelta(b.sidecar, b.apiKey, () => measured(b.sidecar));
+  const [cached, warm] = await measured(b.sidecar);
   return {
     ceiling,
     openfga,
