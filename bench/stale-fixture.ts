@@ -119,11 +119,15 @@ export async function buildStaleFixture(
       name: `cooperation expiring ${expiryLeadMs} ms ahead`,
       question: q(c4.admin, "can_view", 8),
       revoke: async () => {
-        const expiresAt = Date.now() + expiryLeadMs;
-        const answer = await m.send("PATCH", `/v1/cooperations/${c4.id}`, ownerAdmin, {
-          expiresAt: new Date(expiresAt).toISOString(),
-        });
-        return { answer, staleAfter: expiresAt + 1 };
+        // A server slower than the lead refuses the instant as past (400): then a longer lead.
+        for (let lead = expiryLeadMs; ; lead *= 4) {
+          const expiresAt = Date.now() + lead;
+          const answer = await m.send("PATCH", `/v1/cooperations/${c4.id}`, ownerAdmin, {
+            expiresAt: new Date(expiresAt).toISOString(),
+          });
+          if (answer.status !== 400 || lead >= expiryLeadMs * 16)
+            return { answer, staleAfter: expiresAt + 1 };
+        }
       },
     },
   ];

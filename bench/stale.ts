@@ -100,8 +100,14 @@ async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<
     after: counts(),
     staleAllows: 0,
   };
+  // Twice at each replica; an error (503 under load) is asked again, a deny is not.
   const primes: Verdict[] = [];
-  for (const s of replicas) for (let i = 0; i < 2; i++) primes.push(await decide(b, s, p.question));
+  for (const s of replicas)
+    for (let i = 0; i < 2; i++) {
+      let v = await decide(b, s, p.question);
+      for (let retry = 0; retry < 3 && v.startsWith("error"); retry++) v = await decide(b, s, p.question);
+      primes.push(v);
+    }
   result.primed = primes.every((v) => v === "allow");
   if (!result.primed) {
     result.error = `before the revoke: ${primes.join(", ")}`;
