@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -14,18 +14,17 @@ import { parseBenchArgs } from "./args.js";
 import type { Bench } from "./bench.js";
 import { buildCases, zipfStream } from "./cases.js";
 import { generateDataset } from "./dataset.js";
+import { startFleet } from "./fleet.js";
 import { startBenchInfra } from "./infra.js";
 import { loadDataset } from "./load-data.js";
 import { World } from "./oracle.js";
 import { overload } from "./overload.js";
 import { batchDecisions, search } from "./phases.js";
-import { startNode } from "./procs.js";
 import { twoReplicas } from "./replicas.js";
 import { type BenchResults, markdown } from "./report.js";
-import { buildDist, distUpToDate, type Sidecar, startSidecar } from "./sidecar.js";
+import { buildDist, distUpToDate } from "./sidecar.js";
 import { singleDecisions } from "./single.js";
 import { staleProbe } from "./stale.js";
-import { BENCH_SYSADMIN } from "./stale-fixture.js";
 import { summarize } from "./summary.js";
 import { workflows } from "./workflow.js";
 
@@ -126,54 +125,28 @@ async function main(): Promise<number> {
     const sidecarLogLevel = process.env.BENCH_SIDECAR_LOG_LEVEL ?? "info";
     const buildMs = await built;
     log(buildMs ? `built dist/ in ${buildMs} ms` : `build: ${build}`);
-    const tempDir = async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), "authz-bench-"));
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      return dir;
-    };
-    const sidecarEnv = async (): Promise<Record<string, string>> => ({
-      DATABASE_URL: infra.databaseUrl,
-      OPENFGA_API_URL: infra.openfgaUrl,
-      OPENFGA_STORE_ID: boot.storeId,
-      OPENFGA_MODEL_ID: boot.modelId,
-      API_KEYS: `bench:decide+manage:${key.hash}`,
-      BOOTSTRAP_SYSADMINS: BENCH_SYSADMIN,
-      LOG_LEVEL: sidecarLogLevel,
-      RECONCILE_INTERVAL_S: "0",
-      DATA_DIR: await tempDir(),
-      NODE_ENV: "production",
-      ...(opts.engineTimeoutMs ? { OPENFGA_TIMEOUT_MS: String(opts.engineTimeoutMs) } : {}),
+    const fleet = await startFleet({
+      opts,
+      databaseUrl: infra.databaseUrl,
+      openfgaUrl: infra.openfgaUrl,
+      storeId: boot.storeId,
+      modelId: boot.modelId,
+      keyHash: key.hash,
+      logLevel: sidecarLogLevel,
+      log,
+      cleanups,
     });
-    const startTimeout = opts.smoke ? 120_000 : 1_800_000;
-    const sidecar = async (name: string, cacheSize?: number): Promise<Sidecar> => {
-      log(`starting sidecar ${name} (node dist/main.js)…`);
-      const s = await startSidecar({ name, env: await sidecarEnv(), cacheSize, timeoutMs: startTimeout });
-      cleanups.push(s.stop);
-      return s;
-    };
-    const s0 = performance.now();
-    const replicaA = await sidecar("replica A (cache on)");
-    const sidecarStartMs = Math.round(performance.now() - s0);
-    // Started together; every one that started is stopped at the end even if another failed.
-    const started = await Promise.allSettled([
-      sidecar("replica B (cache on)"),
-      sidecar("cache off", 0),
-      startNode("bench/hello.ts", {}, "/healthz", 60_000).then((h) => {
-        cleanups.push(h.stop);
-        return h;
-      }),
-    ]);
-    const [replicaB, uncached, hello] = [value(started[0]), value(started[1]), value(started[2])];
+    const { sidecarStartMs } = fleet;
 
     const b: Bench = {
       opts,
       cases,
       stream,
       world,
-      sidecar: replicaA,
-      replicaB,
-      uncached,
-      hello,
+      sidecar: fleet.replicaA,
+      replicaB: fleet.replicaB,
+      uncached: fleet.uncached,
+      hello: fleet.hello,
       openfga: { url: infra.openfgaUrl, storeId: boot.storeId, modelId: boot.modelId, pid: infra.openfgaPid },
       apiKey: key.key,
       log,
@@ -211,6 +184,10 @@ async function main(): Promise<number> {
         loadGenerator: "autocannon (in the bench process)",
         sidecarLogLevel,
         sidecarCommand: "node dist/main.js",
+        sidecars: [fleet.replicaA, fleet.replicaB, fleet.uncached].map((s) => ({
+          name: s.name,
+          decisionCacheSize: s.cacheSize ?? "default",
+        })),
         build: { how: build, ms: buildMs },
         infra: infra.source,
       },
@@ -256,12 +233,6 @@ async function main(): Promise<number> {
     await cleanup();
     clearTimeout(watchdog);
   }
-}
-
-/** The value of a settled promise, or its rejection thrown. */
-function value<T>(r: PromiseSettledResult<T>): T {
-  if (r.status === "rejected") throw r.reason;
-  return r.value;
 }
 
 function adminOf(w: World, org: string): string {
