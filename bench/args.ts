@@ -31,6 +31,12 @@ export interface BenchOptions {
   serviceSample: number;
   /** OPENFGA_TIMEOUT_MS for the sidecar; undefined keeps its default (500 ms). */
   engineTimeoutMs: number | undefined;
+  /** Connections of the overload phase (compared with 16). */
+  overloadConnections: number;
+  /** Decision rounds at both replicas right after each revoke of the stale-allow probe. */
+  staleRounds: number;
+  /** Skip `npm run build` and run the dist/ already there. */
+  noBuild: boolean;
 }
 
 const HELP = `npm run bench -- [flags]
@@ -55,7 +61,11 @@ const HELP = `npm run bench -- [flags]
   --seed N               dataset seed (default 42)
   --out DIR              results folder (default bench/results)
   --engine-timeout-ms N  the sidecar's OPENFGA_TIMEOUT_MS (default: its own default, 500;
-                         --smoke uses 5000 so a busy CI machine checks answers, not timeouts)`;
+                         --smoke uses 5000 so a busy CI machine checks answers, not timeouts)
+  --overload-connections N  connections of the overload phase, against 16 (default 200)
+  --stale-rounds N       decision rounds at both replicas after each revoke (default 5)
+  --no-build             run the dist/ already there; by default \`npm run build\` runs first
+                         unless dist/main.js is newer than every file of src/`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -83,6 +93,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       "service-sample": { type: "string" },
       out: { type: "string" },
       "engine-timeout-ms": { type: "string" },
+      "overload-connections": { type: "string" },
+      "stale-rounds": { type: "string" },
+      "no-build": { type: "boolean", default: false },
     },
   });
   if (values.help) {
@@ -121,6 +134,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         : smoke
           ? 5000
           : undefined,
+    overloadConnections: num(values["overload-connections"], 200, 200, 1),
+    staleRounds: num(values["stale-rounds"], 5, 5, 1),
+    noBuild: values["no-build"] === true,
   };
   if (o.users < o.orgs * 2)
     throw new Error("--users must be at least 2 per organization (admin + moderator)");

@@ -7,7 +7,8 @@ export interface LoadResult {
   durationS: number;
   requests: number;
   requestsPerSecond: number;
-  /** 2xx answers per second: the rate of answered decisions (503s and socket errors excluded). */
+  /** 2xx answers, and per second: the rate of answered decisions (503s and socket errors excluded). */
+  ok: number;
   okPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   non2xx: number;
@@ -34,12 +35,17 @@ export interface Shot {
 /**
  * Run autocannon against `url` for `durationS` seconds with `connections`
  * connections; `next()` gives each request (a body picked per request from a
- * precomputed list). Bounded in time (duration) and in count (maxRequests).
+ * precomputed list). With `amount`, it sends that many requests instead,
+ * stopped anyway after `maxS` seconds: every run is bounded in time.
  */
 export async function fire(o: {
   url: string;
   connections: number;
   durationS: number;
+  /** Send exactly this many requests (e.g. one pass over the questions) instead of running for durationS. */
+  amount?: number;
+  /** Upper bound in seconds for an `amount` run (default 600). */
+  maxS?: number;
   headers?: Record<string, string>;
   /** One request sequence per connection loop (e.g. [create, accept]); each step picks its own body. */
   /** A step returning null restarts the connection's sequence (e.g. no token to accept). */
@@ -48,10 +54,11 @@ export async function fire(o: {
   const tally = { checked: 0, allows: 0, mismatches: 0 };
   let firstError: string | undefined;
   const headers = { "content-type": "application/json", ...o.headers };
-  const result = await autocannon({
+  const connections = o.amount ? Math.max(1, Math.min(o.connections, o.amount)) : o.connections;
+  const instance = autocannon({
     url: o.url,
-    connections: o.connections,
-    duration: o.durationS,
+    connections,
+    ...(o.amount ? { amount: o.amount } : { duration: o.durationS }),
     timeout: 10,
     requests: o.steps.map((step) => ({
       method: "POST",
@@ -79,20 +86,23 @@ export async function fire(o: {
       },
     })),
   });
+  const guard = o.amount ? setTimeout(() => instance.stop(), (o.maxS ?? 600) * 1000) : undefined;
+  const result = await instance;
+  clearTimeout(guard);
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, Number(v.count)]),
   );
   const total = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  const ok = Object.entries(statusCodes)
+    .filter(([k]) => k.startsWith("2"))
+    .reduce((a, [, v]) => a + v, 0);
   return {
-    connections: o.connections,
+    connections,
     durationS: round(result.duration, 2),
     requests: total,
     requestsPerSecond: round(total / result.duration),
-    okPerSecond: round(
-      Object.entries(statusCodes)
-        .filter(([k]) => k.startsWith("2"))
-        .reduce((a, [, v]) => a + v, 0) / result.duration,
-    ),
+    ok,
+    okPerSecond: round(ok / result.duration),
     latencyMs: {
       p50: result.latency.p50,
       p90: result.latency.p90,

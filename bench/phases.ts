@@ -1,103 +1,7 @@
-import type { BenchOptions } from "./args.js";
-import { cursor, decisionCheck, fire, type LoadResult } from "./cannon.js";
-import { type Case, caseBody } from "./cases.js";
-import type { World } from "./oracle.js";
-import { type Child, type ProcUsage, round, watchProc } from "./procs.js";
-
-/** Everything the measurement phases share. */
-export interface Bench {
-  opts: BenchOptions;
-  cases: Case[];
-  stream: Uint32Array;
-  world: World;
-  sidecar: Child;
-  hello: Child;
-  openfga: { url: string; storeId: string; modelId: string; pid?: number };
-  apiKey: string;
-  log: (m: string) => void;
-}
-
-const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : null);
-
-/** Decision requests to the sidecar, one body per request from the zipfian stream. */
-function sidecarDecisions(b: Bench, checked = true) {
-  const bodies = b.cases.map((c) => JSON.stringify(caseBody(c)));
-  const checks = b.cases.map((c) => decisionCheck(c.expect, "decision"));
-  const next = cursor(b.stream);
-  return () => {
-    const i = next();
-    return { path: "/access/v1/evaluation", body: bodies[i], check: checked ? checks[i] : undefined };
-  };
-}
-
-/** The same question straight to OpenFGA's Check API, with current_time as the sidecar sends it. */
-function openfgaChecks(b: Bench) {
-  const parts = b.cases.map((c) => [
-    `{"authorization_model_id":"${b.openfga.modelId}","tuple_key":${JSON.stringify({
-      user: `user:${c.user}`,
-      relation: c.action,
-      object: `${c.resource.type}:${c.resource.id}`,
-    })},"context":{"current_time":"`,
-    `"}}`,
-  ]);
-  const checks = b.cases.map((c) => decisionCheck(c.expect, "allowed"));
-  const next = cursor(b.stream);
-  const path = `/stores/${b.openfga.storeId}/check`;
-  return () => {
-    const i = next();
-    const [pre, post] = parts[i]!;
-    return { path, body: `${pre}${new Date().toISOString()}${post}`, check: checks[i] };
-  };
-}
-
-const auth = (b: Bench) => ({ authorization: `Bearer ${b.apiKey}` });
-const warmS = (b: Bench) => Math.max(0.5, Math.min(3, b.opts.durationS / 5));
-
-export interface SingleResult {
-  ceiling: LoadResult;
-  openfga: LoadResult;
-  sidecar: LoadResult;
-  ratios: Record<string, number | null>;
-  resources: { sidecar: ProcUsage | null; openfga: ProcUsage | null };
-}
-
-/** Phase 2 (and 6): the same stream, connections and duration against the three targets. */
-export async function singleDecisions(b: Bench): Promise<SingleResult> {
-  const { connections, durationS } = b.opts;
-  const run = async (
-    name: string,
-    url: string,
-    step: () => ReturnType<ReturnType<typeof sidecarDecisions>>,
-    headers = {},
-  ) => {
-    await fire({ url, connections, durationS: warmS(b), headers, steps: [step] });
-    b.log(`  ${name}…`);
-    return fire({ url, connections, durationS, headers, steps: [step] });
-  };
-  const hello = sidecarDecisions(b, false);
-  const ceiling = await run("hono hello world", b.hello.url, hello);
-  const openfga = await run("openfga direct", b.openfga.url, openfgaChecks(b));
-  const side = sidecarDecisions(b);
-  await fire({ url: b.sidecar.url, connections, durationS: warmS(b), headers: auth(b), steps: [side] });
-  b.log("  sidecar…");
-  const watchSidecar = watchProc(b.sidecar.pid);
-  const watchFga = b.openfga.pid ? watchProc(b.openfga.pid) : null;
-  const sidecar = await fire({ url: b.sidecar.url, connections, durationS, headers: auth(b), steps: [side] });
-  const resources = { sidecar: watchSidecar.stop(), openfga: watchFga?.stop() ?? null };
-  return {
-    ceiling,
-    openfga,
-    sidecar,
-    ratios: {
-      // Rates of 2xx answers: a 503 (engine timeout, fail closed) is not a decision.
-      rpsSidecarOverOpenfga: ratio(sidecar.okPerSecond, openfga.okPerSecond),
-      rpsSidecarOverCeiling: ratio(sidecar.okPerSecond, ceiling.okPerSecond),
-      p50SidecarOverOpenfga: ratio(sidecar.latencyMs.p50, openfga.latencyMs.p50),
-      p99SidecarOverOpenfga: ratio(sidecar.latencyMs.p99, openfga.latencyMs.p99),
-    },
-    resources,
-  };
-}
+import { auth, type Bench, ratio, warmS } from "./bench.js";
+import { cursor, fire, type LoadResult } from "./cannon.js";
+import { caseBody } from "./cases.js";
+import { round } from "./procs.js";
 
 export interface BatchResult {
   batchSize: number;
@@ -107,7 +11,10 @@ export interface BatchResult {
   ratioBatchOverSingle: number | null;
 }
 
-/** Phase 3: /access/v1/evaluations with `batchSize` items per call vs single calls (same connections). */
+/**
+ * Phase 3: /access/v1/evaluations with `batchSize` items per call against
+ * replica A (cache on, warm), vs its single calls (same connections).
+ */
 export async function batchDecisions(b: Bench, single: LoadResult): Promise<BatchResult> {
   const { connections, durationS, batchSize } = b.opts;
   const next = cursor(b.stream);
@@ -150,7 +57,10 @@ export async function batchDecisions(b: Bench, single: LoadResult): Promise<Batc
   return {
     batchSize,
     batch: { ...r, decisionsPerSecond: dps, itemErrors, firstMismatch },
-    single: { decisionsPerSecond: single.okPerSecond, source: "sidecar single-decision run above (2xx/s)" },
+    single: {
+      decisionsPerSecond: single.okPerSecond,
+      source: "cached single-decision run of replica A (2xx/s)",
+    },
     ratioBatchOverSingle: ratio(dps, single.okPerSecond),
   };
 }
@@ -162,6 +72,8 @@ export interface SearchResult {
   iterations: number;
   pages: number;
   latencyMs: { p50: number; max: number; min: number };
+  /** Every timed (complete, 200) search, ms. */
+  timesMs: number[];
   count: number;
   expected: number;
   missing: number;
@@ -193,8 +105,13 @@ export async function search(b: Bench, subject: string, action = "can_view"): Pr
           resource: { type: "park" },
           page: token ? { token, limit: 1000 } : { limit: 1000 },
         }),
-      });
-      const body = (await res.json()) as {
+        signal: AbortSignal.timeout(60_000),
+      }).catch((e: Error) => e);
+      if (res instanceof Error) {
+        error = `request failed: ${res.message}`;
+        break;
+      }
+      const body = (await res.json().catch(() => ({}))) as {
         results?: { id: string }[];
         page?: { next_token?: string };
         code?: string;
@@ -224,6 +141,7 @@ export async function search(b: Bench, subject: string, action = "can_view"): Pr
       min: round(sorted[0] ?? Number.NaN),
       max: round(sorted.at(-1) ?? Number.NaN),
     },
+    timesMs: sorted.map((t) => round(t)),
     count: got.size,
     expected: expected.size,
     missing,

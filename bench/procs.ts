@@ -12,14 +12,25 @@ export interface Child {
 }
 
 /** `node --import tsx <script>` on a free loopback port; resolves when `readyPath` answers 200. */
-export async function startNode(
+export function startNode(
   script: string,
   env: Record<string, string>,
   readyPath: string,
   timeoutMs: number,
 ): Promise<Child> {
+  return startProcess(["--import", "tsx", script], env, readyPath, timeoutMs);
+}
+
+/** `node <args…>` on a free loopback port (PORT, HOST); resolves when `readyPath` answers 200. */
+export async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  readyPath: string,
+  timeoutMs: number,
+): Promise<Child> {
+  const script = args.at(-1) ?? "node";
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -86,6 +97,8 @@ export function sampleProc(pid: number): ProcSample | null {
 }
 
 export interface ProcUsage {
+  /** user + system CPU seconds used over the window. */
+  cpuS: number;
   cpuPercentOfOneCore: number;
   rssMbAvg: number;
   rssMbPeak: number;
@@ -110,6 +123,7 @@ export function watchProc(pid: number, everyMs = 250): { stop(): ProcUsage | nul
       const end = samples[samples.length - 1]!;
       const rss = samples.map((s) => s.rssMb);
       return {
+        cpuS: round(end.cpuS - first.cpuS, 3),
         cpuPercentOfOneCore: round((100 * (end.cpuS - first.cpuS)) / ((end.at - first.at) / 1000)),
         rssMbAvg: round(rss.reduce((a, b) => a + b, 0) / rss.length),
         rssMbPeak: round(Math.max(...rss)),

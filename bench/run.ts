@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -11,21 +11,30 @@ import { bootstrapEngine, loadModelFile } from "../src/engine/bootstrap.js";
 import { Engine } from "../src/engine/client.js";
 import { generateApiKey } from "../src/http/auth.js";
 import { parseBenchArgs } from "./args.js";
+import type { Bench } from "./bench.js";
 import { buildCases, zipfStream } from "./cases.js";
 import { generateDataset } from "./dataset.js";
+import { startFleet } from "./fleet.js";
 import { startBenchInfra } from "./infra.js";
 import { loadDataset } from "./load-data.js";
 import { World } from "./oracle.js";
-import { type Bench, batchDecisions, search, singleDecisions } from "./phases.js";
-import { type Child, startNode } from "./procs.js";
+import { overload } from "./overload.js";
+import { batchDecisions, search } from "./phases.js";
+import { twoReplicas } from "./replicas.js";
 import { type BenchResults, markdown } from "./report.js";
+import { buildDist, distUpToDate } from "./sidecar.js";
+import { singleDecisions } from "./single.js";
+import { staleProbe } from "./stale.js";
+import { summarize } from "./summary.js";
 import { workflows } from "./workflow.js";
 
 /**
  * `npm run bench [-- flags]`: generate and load a dataset, then measure
- * decisions (sidecar vs OpenFGA vs a Hono hello world), batches, searches,
- * workflows and the sidecar's resources, all on this machine in one run.
- * Writes bench/results/<timestamp>.json and prints a Markdown summary.
+ * decisions (sidecar with and without its decision cache, two replicas, vs
+ * OpenFGA vs a Hono hello world), batches, searches, overload, workflows,
+ * the sidecar's resources and the stale-allow probe, all on this machine in
+ * one run. Writes bench/results/<timestamp>.json and prints a Markdown
+ * summary. Exits 2 when the probe saw a stale allow or could not check a path.
  */
 
 const t0 = Date.now();
@@ -49,6 +58,14 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   try {
     log(`options: ${JSON.stringify(opts)}`);
+    // Production runs built JavaScript: compile dist/ (unless it is newer than src/) while the dataset loads.
+    const build = opts.noBuild
+      ? "skipped (--no-build)"
+      : distUpToDate()
+        ? "dist/ up to date"
+        : "npm run build";
+    const built = build === "npm run build" ? buildDist() : Promise.resolve(0);
+    built.catch(() => {});
     const infra = await startBenchInfra(process.env, log);
     cleanups.push(infra.stop);
     log(`OpenFGA ${infra.source.openfga}; PostgreSQL ${infra.source.database}`);
@@ -105,53 +122,54 @@ async function main(): Promise<number> {
     }
 
     const key = generateApiKey();
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), "authz-bench-"));
     const sidecarLogLevel = process.env.BENCH_SIDECAR_LOG_LEVEL ?? "info";
-    const s0 = performance.now();
-    log("starting the sidecar (child process; reconciles the store at start)…");
-    const sidecar: Child = await startNode(
-      "src/main.ts",
-      {
-        DATABASE_URL: infra.databaseUrl,
-        OPENFGA_API_URL: infra.openfgaUrl,
-        OPENFGA_STORE_ID: boot.storeId,
-        OPENFGA_MODEL_ID: boot.modelId,
-        API_KEYS: `bench:decide+manage:${key.hash}`,
-        LOG_LEVEL: sidecarLogLevel,
-        RECONCILE_INTERVAL_S: "0",
-        DATA_DIR: dataDir,
-        ...(opts.engineTimeoutMs ? { OPENFGA_TIMEOUT_MS: String(opts.engineTimeoutMs) } : {}),
-      },
-      "/readyz",
-      opts.smoke ? 120_000 : 1_800_000,
-    );
-    cleanups.push(sidecar.stop);
-    const sidecarStartMs = Math.round(performance.now() - s0);
-    const hello = await startNode("bench/hello.ts", {}, "/healthz", 60_000);
-    cleanups.push(hello.stop);
+    const buildMs = await built;
+    log(buildMs ? `built dist/ in ${buildMs} ms` : `build: ${build}`);
+    const fleet = await startFleet({
+      opts,
+      databaseUrl: infra.databaseUrl,
+      openfgaUrl: infra.openfgaUrl,
+      storeId: boot.storeId,
+      modelId: boot.modelId,
+      keyHash: key.hash,
+      logLevel: sidecarLogLevel,
+      log,
+      cleanups,
+    });
+    const { sidecarStartMs } = fleet;
 
     const b: Bench = {
       opts,
       cases,
       stream,
       world,
-      sidecar,
-      hello,
+      sidecar: fleet.replicaA,
+      replicaB: fleet.replicaB,
+      uncached: fleet.uncached,
+      hello: fleet.hello,
       openfga: { url: infra.openfgaUrl, storeId: boot.storeId, modelId: boot.modelId, pid: infra.openfgaPid },
       apiKey: key.key,
       log,
     };
     log("single decisions…");
     const single = await singleDecisions(b);
+    log("two replicas…");
+    const replicas = await twoReplicas(b);
     log("batch decisions…");
-    const batch = await batchDecisions(b, single.sidecar);
+    const batch = await batchDecisions(b, single.cached);
     log("searches…");
     const partnerOrg = mostIncoming(world);
     const plainOrg = world.orgs.find((o) => o !== partnerOrg && !isPartner(world, o)) ?? world.orgs[0]!;
     const partnerAdmin = await search(b, adminOf(world, partnerOrg));
     const organizationAdmin = await search(b, adminOf(world, plainOrg));
+    // Every phase above reads only; the ones below write (which invalidates every cache).
+    log("overload…");
+    const overloaded = await overload(b);
     log("workflows…");
     const workflow = await workflows(b);
+    log("stale-allow probe…");
+    const stale = await staleProbe(b);
+    const searches = { partnerAdmin, organizationAdmin };
 
     const results: BenchResults = {
       meta: {
@@ -165,6 +183,12 @@ async function main(): Promise<number> {
         node: process.version,
         loadGenerator: "autocannon (in the bench process)",
         sidecarLogLevel,
+        sidecarCommand: "node dist/main.js",
+        sidecars: [fleet.replicaA, fleet.replicaB, fleet.uncached].map((s) => ({
+          name: s.name,
+          decisionCacheSize: s.cacheSize ?? "default",
+        })),
+        build: { how: build, ms: buildMs },
         infra: infra.source,
       },
       dataset: {
@@ -179,9 +203,13 @@ async function main(): Promise<number> {
         caseMix,
         streamLength: stream.length,
       },
+      summary: summarize({ single, replicas, batch, search: searches, overload: overloaded, stale }),
       single,
+      replicas,
       batch,
-      search: { partnerAdmin, organizationAdmin },
+      search: searches,
+      overload: overloaded,
+      stale,
       workflow,
       resources: single.resources,
     };
@@ -195,6 +223,11 @@ async function main(): Promise<number> {
     );
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(`\n${markdown(results)}\nresults: ${file}\n`);
+    // Correctness, not timing: a stale allow (or a path the probe could not check) fails the run.
+    if (stale.staleAllows > 0 || stale.failedPaths > 0) {
+      log(`stale-allow probe: ${stale.staleAllows} stale allows, ${stale.failedPaths} paths not checked`);
+      return 2;
+    }
     return 0;
   } finally {
     await cleanup();

@@ -1,6 +1,6 @@
+import type { Bench } from "./bench.js";
 import { cursor, fire, type LoadResult } from "./cannon.js";
 import { caseBody } from "./cases.js";
-import type { Bench } from "./phases.js";
 import { round } from "./procs.js";
 
 /**
