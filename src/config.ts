@@ -43,6 +43,43 @@ const apiKeys = z.string().transform((s, ctx) => {
   return keys;
 });
 
+/**
+ * Any-model mode (MODEL_FILE). `ACTION_RELATIONS`: comma-separated
+ * `type:relation[|relation]` entries naming the relations of a type that are
+ * actions (action search, discovery metadata); `ACTION_RELATION_PATTERN`: a
+ * regular expression for the types not listed (e.g. `^can_`). Neither set:
+ * every relation is an action.
+ */
+const actionRelations = z.string().transform((s, ctx) => {
+  const out = new Map<string, string[]>();
+  for (const entry of s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const at = entry.indexOf(":");
+    const type = entry.slice(0, at).trim();
+    const names = entry
+      .slice(at + 1)
+      .split("|")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (at <= 0 || !names.length || /[#@*\s]/.test(type) || names.some((n) => /[:#@*\s]/.test(n))) {
+      ctx.addIssue({ code: "custom", message: `entry "${entry}" must be type:relation[|relation]` });
+      return z.NEVER;
+    }
+    out.set(type, [...(out.get(type) ?? []), ...names]);
+  }
+  return out as ReadonlyMap<string, readonly string[]>;
+});
+const regex = z.string().transform((s, ctx) => {
+  try {
+    return new RegExp(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `not a regular expression: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
+
 export type Scope = "decide" | "manage";
 export interface ApiKeyConfig {
   name: string;
@@ -87,6 +124,8 @@ export const configSchema = z.object({
   ENGINE_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(256),
   MODEL_FILE: z.string().min(1).optional(),
   TUPLES_FILE: z.string().min(1).optional(),
+  ACTION_RELATIONS: actionRelations.default(new Map()),
+  ACTION_RELATION_PATTERN: regex.optional(),
   API_KEYS: apiKeys.default([]),
   BOOTSTRAP_SYSADMINS: csv.default([]),
   DATA_DIR: z.string().default(".data"),

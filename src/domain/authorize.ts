@@ -1,3 +1,4 @@
+import { engineUser } from "../engine/ids.js";
 import type { Deps } from "./deps.js";
 import { Forbidden } from "./errors.js";
 
@@ -6,8 +7,15 @@ import { Forbidden } from "./errors.js";
  * (SPEC §2), never by a parallel role table. Engine failures propagate as
  * Unavailable: a management call never proceeds on an unanswered check.
  */
-export async function can(deps: Deps, actorId: string, relation: string, object: string): Promise<boolean> {
-  return deps.engine.check({ user: `user:${actorId}`, relation, object });
+/** `object` is in engine form (`engineObject(type, id)`, PLATFORM_OBJECT); null is no object: false. */
+export async function can(
+  deps: Deps,
+  actorId: string,
+  relation: string,
+  object: string | null,
+): Promise<boolean> {
+  if (object === null) return false;
+  return deps.engine.check({ user: engineUser(actorId), relation, object });
 }
 
 export async function requirePermission(

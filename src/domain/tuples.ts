@@ -1,8 +1,11 @@
+import { engineUser, engineObject as obj } from "../engine/ids.js";
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../engine/permissions.js";
 
 /**
  * Pure mappers from domain rows to OpenFGA tuples. Every change and the
  * reconciler use these, so the engine holds exactly what the database implies.
+ * Ids go through engine/ids.ts (`:` is not allowed in an OpenFGA id), so
+ * tuples are always in engine form, the form the engine reads back.
  */
 
 export interface Tuple {
@@ -51,7 +54,7 @@ export function mergeDeltas(...deltas: Delta[]): Delta {
 }
 
 export function staffTuples(s: { userId: string; role: StaffRole }): Tuple[] {
-  return [{ user: `user:${s.userId}`, relation: `staff_${s.role}`, object: PLATFORM_OBJECT }];
+  return [{ user: engineUser(s.userId), relation: `staff_${s.role}`, object: PLATFORM_OBJECT }];
 }
 
 /**
@@ -82,19 +85,19 @@ export function roleSets(role: OrgRole): string[] {
 }
 
 export function membershipTuples(m: { userId: string; organizationId: string; role: OrgRole }): Tuple[] {
-  const user = `user:${m.userId}`;
-  const object = `organization:${m.organizationId}`;
+  const user = engineUser(m.userId);
+  const object = obj("organization", m.organizationId);
   return [`role_${m.role}`, ...roleSets(m.role)].map((relation) => ({ user, relation, object }));
 }
 
 export function portfolioTuples(p: { id: string; organizationId: string }): Tuple[] {
-  return [{ user: `organization:${p.organizationId}`, relation: "owner", object: `portfolio:${p.id}` }];
+  return [{ user: obj("organization", p.organizationId), relation: "owner", object: obj("portfolio", p.id) }];
 }
 
 export function parkTuples(p: { id: string; organizationId: string; portfolioId: string }): Tuple[] {
   return [
-    { user: `organization:${p.organizationId}`, relation: "owner", object: `park:${p.id}` },
-    { user: `portfolio:${p.portfolioId}`, relation: "portfolio", object: `park:${p.id}` },
+    { user: obj("organization", p.organizationId), relation: "owner", object: obj("park", p.id) },
+    { user: obj("portfolio", p.portfolioId), relation: "portfolio", object: obj("park", p.id) },
   ];
 }
 
@@ -128,9 +131,9 @@ export function grantTuples(g: {
 }): Tuple[] {
   const prefix = g.cooperationId ? "delegated" : "grant";
   return impliedLevels(g.level).map((l) => ({
-    user: `user:${g.userId}`,
+    user: engineUser(g.userId),
     relation: `${prefix}_${l}`,
-    object: `${g.resourceType}:${g.resourceId}`,
+    object: obj(g.resourceType, g.resourceId),
   }));
 }
 
@@ -147,11 +150,15 @@ export function cooperationTuples(c: {
   state: CooperationState;
   expiresAt: Date | null;
 }): Tuple[] {
-  const object = `cooperation:${c.id}`;
+  const object = obj("cooperation", c.id);
   if (c.state === "ended") return [];
-  const out: Tuple[] = [{ user: `organization:${c.ownerOrganizationId}`, relation: "owner", object }];
+  const out: Tuple[] = [{ user: obj("organization", c.ownerOrganizationId), relation: "owner", object }];
   if (c.state === "active" && c.partnerOrganizationId) {
-    const partner: Tuple = { user: `organization:${c.partnerOrganizationId}`, relation: "partner", object };
+    const partner: Tuple = {
+      user: obj("organization", c.partnerOrganizationId),
+      relation: "partner",
+      object,
+    };
     if (c.expiresAt) {
       partner.condition = { name: "not_expired", context: { expires_at: c.expiresAt.toISOString() } };
     }
@@ -167,8 +174,8 @@ export function shareTuples(s: {
   level: JobLevel;
 }): Tuple[] {
   return impliedLevels(s.level).map((l) => ({
-    user: `cooperation:${s.cooperationId}`,
+    user: obj("cooperation", s.cooperationId),
     relation: `share_${l}`,
-    object: `${s.resourceType}:${s.resourceId}`,
+    object: obj(s.resourceType, s.resourceId),
   }));
 }

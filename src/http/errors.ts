@@ -69,6 +69,13 @@ export function problemResponse(
 
 /** app.onError: typed errors become problems; anything else is a fixed 500 with the request id. */
 export function renderError(err: Error, c: Context): Response {
+  if (err instanceof DomainError && err.code === "engine-validation") {
+    // Every engine request a management verb makes is built by the service
+    // (ids encoded, names from the model), so a refusal is our bug: the
+    // change was not made, and the engine's message stays in the log.
+    c.get("log")?.error({ err }, "bug: the engine refused a request built by the service");
+    return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
+  }
   if (err instanceof DomainError) {
     const status = statusOf(err.kind);
     if (status >= 500) c.get("log")?.warn({ err, code: err.code }, "unavailable");

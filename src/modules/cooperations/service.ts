@@ -10,6 +10,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
 import { shareTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { engineObject } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import * as repo from "./repo.js";
 
@@ -60,7 +61,8 @@ export async function authorize(deps: Deps, ctx: ActorContext, id: string, sides
   if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
   for (const side of sides) {
     const org = side === "owner" ? c.ownerOrganizationId : c.partnerOrganizationId;
-    if (org && (await can(deps, ctx.actorId, "can_manage_cooperations", `organization:${org}`))) return c;
+    if (org && (await can(deps, ctx.actorId, "can_manage_cooperations", engineObject("organization", org))))
+      return c;
   }
   throw Forbidden(
     "forbidden",
@@ -95,7 +97,7 @@ export async function listCooperations(
   ctx: ActorContext,
   q: { organizationId: string; direction?: "outgoing" | "incoming"; limit: number; cursor?: string },
 ) {
-  const object = `organization:${q.organizationId}`;
+  const object = engineObject("organization", q.organizationId);
   if (!(await can(deps, ctx.actorId, "can_manage_cooperations", object))) {
     throw Forbidden("forbidden", `the actor lacks can_manage_cooperations on ${object}`);
   }

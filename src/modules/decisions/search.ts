@@ -3,10 +3,12 @@ import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
 import { type CheckItem, Engine, engineError } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
+import { modelId } from "../../engine/ids.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
+import { actionsOf, propertiesContext } from "./any-model.js";
 import { candidateOrganizations, candidateResources } from "./candidates.js";
 import type { SearchActionInput, SearchResourceInput, SearchSubjectInput } from "./schemas.js";
-import { engineContext, ID, toCheck } from "./service.js";
+import { engineContext, toCheck } from "./service.js";
 
 export const DEFAULT_PAGE_LIMIT = 50;
 
@@ -76,8 +78,10 @@ async function complete(deps: Deps, what: string, call: () => Promise<string[]>)
     found = await call();
   } catch (err) {
     // A custom model that lacks the type or relation has nothing to list.
-    if (err instanceof DomainError && err.code === "engine-validation") return [];
-    throw err;
+    if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
+    if (deps.managementEnabled)
+      deps.log.error({ err }, `bug: the engine refused a ${what} built for the built-in model`);
+    return [];
   }
   if (cap > 0 && found.length >= cap) throw incomplete(what);
   if (deadline > 0 && performance.now() - started >= deadline * 0.9) throw incomplete(what);
@@ -89,7 +93,7 @@ export async function searchResources(
   deps: Deps,
   q: SearchResourceInput,
 ): Promise<Page<{ type: string; id: string }>> {
-  const ctx = deps.managementEnabled ? undefined : q.context;
+  const ctx = deps.managementEnabled ? undefined : propertiesContext(q);
   const parts = ["resource", q.subject.type, q.subject.id, q.action.name, q.resource.type, ctx ?? null];
   // Any placeholder id passes toCheck's id test: only the type matters here.
   const target = toCheck(deps, { ...q, resource: { type: q.resource.type, id: "x" } });
@@ -142,21 +146,23 @@ export async function searchSubjects(
   deps: Deps,
   q: SearchSubjectInput,
 ): Promise<Page<{ type: string; id: string }>> {
-  const ctx = deps.managementEnabled ? undefined : q.context;
+  const ctx = deps.managementEnabled ? undefined : propertiesContext(q);
   const parts = ["subject", q.subject.type, q.action.name, q.resource.type, q.resource.id, ctx ?? null];
   const target = toCheck(deps, { ...q, subject: { type: q.subject.type, id: "x" } });
   let ids: string[] = [];
   if (target.ok) {
+    // The object in engine form (its id encoded for the built-in model).
+    const object = target.item.object;
     ids = await complete(deps, "ListUsers", () =>
       deps.engine.listUsers(
-        { type: q.resource.type, id: q.resource.id },
+        { type: q.resource.type, id: object.slice(object.indexOf(":") + 1) },
         q.action.name,
         engineContext(deps, ctx),
         q.subject.type,
       ),
     );
   }
-  const all = ids.map((id) => ({ type: q.subject.type, id }));
+  const all = ids.map((id) => ({ type: q.subject.type, id: modelId(deps.managementEnabled, id) }));
   return paginate(all, q.page?.token, q.page?.limit, parts);
 }
 
@@ -183,22 +189,36 @@ async function relationsOf(deps: Deps, type: string): Promise<string[]> {
   return byType.get(type) ?? [];
 }
 
+/** A check the engine refuses (a custom model's condition lacking a parameter, say) holds no action. */
+async function checkOrRefused(deps: Deps, item: CheckItem, at: ReturnType<typeof Engine.now>) {
+  try {
+    return await deps.engine.check(item, at);
+  } catch (err) {
+    if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
+    if (deps.managementEnabled)
+      deps.log.error({ err, item }, "bug: the engine refused an action-search check");
+    return false;
+  }
+}
+
+/** The action names of a resource type: SPEC §2 permissions, or a custom model's actions (ACTION_RELATIONS). */
+export async function actionNames(deps: Deps, type: string): Promise<string[]> {
+  if (deps.managementEnabled) return [...(PUBLIC_PERMISSIONS[type] ?? [])];
+  return actionsOf(deps.config, type, await relationsOf(deps, type));
+}
+
 /**
  * POST /access/v1/search/action: the SPEC §2 permissions (and nothing else:
  * no roles, levels or helpers) that the subject holds, in one BatchCheck.
- * With a custom model, every relation of the resource type is an action.
+ * With a custom model, the relations that ACTION_RELATIONS (or
+ * ACTION_RELATION_PATTERN) names as actions; without either, every relation.
  */
 export async function searchActions(deps: Deps, q: SearchActionInput): Promise<Page<{ name: string }>> {
-  const ctx = deps.managementEnabled ? undefined : q.context;
+  const ctx = deps.managementEnabled ? undefined : propertiesContext(q);
   const parts = ["action", q.subject.type, q.subject.id, q.resource.type, q.resource.id, ctx ?? null];
-  let names: string[] = [];
-  if (ID.test(q.subject.id) && ID.test(q.resource.id)) {
-    if (deps.managementEnabled) {
-      if (q.subject.type === "user") names = [...(PUBLIC_PERMISSIONS[q.resource.type] ?? [])];
-    } else {
-      names = await relationsOf(deps, q.resource.type);
-    }
-  }
+  // toCheck refuses malformed ids and (built-in model) non-user subjects: those hold no action.
+  const probe = toCheck(deps, { subject: q.subject, action: { name: "x" }, resource: q.resource });
+  const names = probe.ok || !probe.malformed ? await actionNames(deps, q.resource.type) : [];
   const checks = names.flatMap((name) => {
     const t = toCheck(deps, { subject: q.subject, action: { name }, resource: q.resource });
     return t.ok ? [t.item] : [];
@@ -209,7 +229,7 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
   // list silently shorter: ask once more, which fails closed (503) if the
   // engine still does not answer.
   for (const [i, a] of answers.entries()) {
-    if (a.error) answers[i] = { allowed: await deps.engine.check(checks[i]!, at) };
+    if (a.error) answers[i] = { allowed: await checkOrRefused(deps, checks[i]!, at) };
   }
   const held = checks.filter((_, i) => answers[i]!.allowed).map((c) => ({ name: c.relation }));
   return paginate(held, q.page?.token, q.page?.limit, parts);

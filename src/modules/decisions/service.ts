@@ -2,11 +2,13 @@ import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput } from "../../domain/errors.js";
 import { type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
+import { API_ID, engineObject } from "../../engine/ids.js";
 import { isPublicPermission } from "../../engine/permissions.js";
+import { isEngineId, propertiesContext } from "./any-model.js";
 import { type EvaluationInput, EvaluationRequest, type EvaluationsInput, type Semantic } from "./schemas.js";
 
-/** API.md id charset, for users and resources alike. */
-export const ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+/** API.md id charset, for users and resources alike (built-in model). */
+export const ID = API_ID;
 /** Type and relation names of a custom model: nothing that could build a userset or a wildcard. */
 const NAME = /^[^:#@*\s]{1,254}$/;
 
@@ -19,19 +21,33 @@ type Target = { ok: true; item: CheckItem } | { ok: false; malformed: boolean; m
 
 /**
  * Map an AuthZEN request to an engine check. With the built-in model only the
- * SPEC §2 permissions are answered (roles, levels and helpers are internal);
- * with a custom MODEL_FILE any relation the engine accepts is.
+ * SPEC §2 permissions are answered (roles, levels and helpers are internal)
+ * and ids (API.md charset) are encoded for the engine (engine/ids.ts); with a
+ * custom MODEL_FILE any relation the engine accepts is, and ids go as sent,
+ * judged by OpenFGA's own rules.
  */
 export function toCheck(deps: Deps, q: Omit<EvaluationInput, "context">): Target {
   const { subject, action, resource } = q;
-  if (!ID.test(subject.id) || !ID.test(resource.id)) {
-    return { ok: false, malformed: true, message: "subject.id and resource.id must be valid ids" };
-  }
   if (deps.managementEnabled) {
+    if (!ID.test(subject.id) || !ID.test(resource.id)) {
+      return { ok: false, malformed: true, message: "subject.id and resource.id must be valid ids" };
+    }
     if (subject.type !== "user" || !isPublicPermission(resource.type, action.name)) {
       return { ok: false, malformed: false, message: "not a public permission" };
     }
-  } else if (!NAME.test(subject.type) || !NAME.test(resource.type) || !NAME.test(action.name)) {
+    return {
+      ok: true,
+      item: {
+        user: engineObject("user", subject.id),
+        relation: action.name,
+        object: engineObject(resource.type, resource.id),
+      },
+    };
+  }
+  if (!isEngineId(subject.id) || !isEngineId(resource.id)) {
+    return { ok: false, malformed: true, message: "subject.id and resource.id must be valid OpenFGA ids" };
+  }
+  if (!NAME.test(subject.type) || !NAME.test(resource.type) || !NAME.test(action.name)) {
     return { ok: false, malformed: true, message: "malformed type or action name" };
   }
   return {
@@ -47,7 +63,8 @@ export function toCheck(deps: Deps, q: Omit<EvaluationInput, "context">): Target
 /**
  * The condition context for the engine. The request time is always ours: a
  * caller's `context` never overrides it. The built-in model reads nothing else
- * from the request, so a caller's context only reaches custom models.
+ * from the request, so a caller's context (with the entities' properties,
+ * propertiesContext) only reaches custom models.
  */
 export function engineContext(deps: Deps, context: Record<string, unknown> | undefined, now = Engine.now()) {
   return deps.managementEnabled ? now : { ...context, ...now };
@@ -55,15 +72,21 @@ export function engineContext(deps: Deps, context: Record<string, unknown> | und
 
 const isEngineValidation = (err: unknown) => err instanceof DomainError && err.code === "engine-validation";
 
+/** The built-in model's checks are built by us: the engine refusing one is a bug, logged, answered as a deny. */
+function engineRefusedBug(deps: Deps, err: unknown, items: CheckItem[]) {
+  deps.log.error({ err, items }, "bug: the engine refused a check built for the built-in model");
+}
+
 /** POST /access/v1/evaluation. Unknown or malformed input is a deny; engine failures throw Unavailable. */
 export async function evaluate(deps: Deps, q: EvaluationInput): Promise<boolean> {
   const target = toCheck(deps, q);
   if (!target.ok) return false;
   try {
-    return await decider(deps).check(target.item, engineContext(deps, q.context));
+    return await decider(deps).check(target.item, engineContext(deps, propertiesContext(q)));
   } catch (err) {
-    if (isEngineValidation(err)) return false;
-    throw err;
+    if (!isEngineValidation(err)) throw err;
+    if (deps.managementEnabled) engineRefusedBug(deps, err, [target.item]);
+    return false;
   }
 }
 
@@ -80,6 +103,19 @@ function stops(semantic: Semantic, d: Decision): boolean {
 }
 
 type Pending = { index: number; item: CheckItem; context: Record<string, unknown> };
+
+async function checkAlone(
+  deps: Deps,
+  item: CheckItem,
+  ctx: ReturnType<typeof Engine.now>,
+): Promise<{ allowed: boolean; error?: string }> {
+  try {
+    return { allowed: await decider(deps).check(item, ctx) };
+  } catch (err) {
+    if (!isEngineValidation(err)) throw err;
+    return { allowed: false, error: (err as Error).message };
+  }
+}
 
 /** Run engine items through the decider (cache, then BatchCheck), one call per distinct condition context. */
 async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promise<void> {
@@ -99,13 +135,19 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
         );
       } catch (err) {
         if (!isEngineValidation(err)) throw err;
-        results = group.map(() => ({ allowed: false, error: (err as Error).message }));
+        // One refused item fails the whole BatchCheck: ask each alone, so the others still get answers.
+        results = await Promise.all(group.map((p) => checkAlone(deps, p.item, ctx)));
       }
       results.forEach((r, i) => {
         // The engine reports refused input (unknown type or relation) per item; anything else is its fault.
-        out[group[i]!.index] = r.error
-          ? itemError(/invalid|not found/i.test(r.error) ? 400 : 500, r.error)
-          : { decision: r.allowed };
+        // With the built-in model every item is ours, so a refusal is a bug: a deny, no engine message.
+        const refused = r.error !== undefined && /invalid|not found/i.test(r.error);
+        if (refused && deps.managementEnabled) {
+          engineRefusedBug(deps, r.error, [group[i]!.item]);
+          out[group[i]!.index] = itemError(500, "the decision could not be evaluated");
+        } else {
+          out[group[i]!.index] = r.error ? itemError(refused ? 400 : 500, r.error) : { decision: r.allowed };
+        }
       });
     }),
   );
@@ -160,7 +202,7 @@ export async function evaluateMany(
       out[index] = target.malformed ? itemError(400, target.message) : { decision: false };
       return null;
     }
-    return { index, item: target.item, context: engineContext(deps, parsed.data.context, now) };
+    return { index, item: target.item, context: engineContext(deps, propertiesContext(parsed.data), now) };
   });
 
   if (semantic === "execute_all") {

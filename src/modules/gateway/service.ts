@@ -2,6 +2,7 @@ import type { Deps } from "../../domain/deps.js";
 import { DomainError, Forbidden } from "../../domain/errors.js";
 import { Engine } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
+import { API_ID, modelObject } from "../../engine/ids.js";
 import { metrics } from "../../metrics.js";
 import { withSpan } from "../../telemetry.js";
 import { matchRoute, type RouteTable } from "./table.js";
@@ -18,8 +19,6 @@ export interface ForwardAuthAllow {
   action: string;
   resource: { type: string; id: string };
 }
-
-const USER_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
 
 /**
  * The gateway decision: route table → (action, resource) → one engine check.
@@ -41,7 +40,7 @@ export async function forwardAuth(
       async (span) => {
         if (!input.subject)
           throw new DomainError("unauthenticated", "subject-required", "no authenticated user was forwarded");
-        if (!USER_ID.test(input.subject))
+        if (!API_ID.test(input.subject))
           throw new DomainError("unauthenticated", "subject-invalid", "the forwarded user id is not valid");
         const match = matchRoute(table, input.method, input.uri);
         if ("reason" in match) {
@@ -54,13 +53,18 @@ export async function forwardAuth(
         let allowed: boolean;
         try {
           allowed = await decider(deps).check(
-            { user: `user:${input.subject}`, relation: match.action, object },
+            {
+              user: modelObject(deps.managementEnabled, "user", input.subject),
+              relation: match.action,
+              object: modelObject(deps.managementEnabled, match.resource.type, match.resource.id),
+            },
             Engine.now(),
           );
         } catch (err) {
           // An action or type unknown to the model is a deny, never an error a gateway could misread.
-          if (err instanceof DomainError && err.code === "engine-validation") allowed = false;
-          else throw err;
+          if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
+          deps.log.warn({ err, route: match.route.pattern }, "the engine refused a forward-auth check: deny");
+          allowed = false;
         }
         if (!allowed) throw Forbidden("forbidden", `${match.action} on ${object} is denied`);
         return { decision: true as const, action: match.action, resource: match.resource };

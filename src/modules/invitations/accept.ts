@@ -4,6 +4,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
 import { addMember, createOrganization } from "../../domain/organizations.js";
 import { runChange } from "../../domain/unit-of-work.js";
+import { engineObject, engineObjectOrNull } from "../../engine/ids.js";
 import type { OrgRole } from "../../engine/permissions.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation, requirePending, stateError, statusAt, toView } from "./lifecycle.js";
@@ -58,7 +59,12 @@ export async function acceptById(deps: Deps, ctx: ActorContext, id: string) {
       "only cooperation invitations addressed to an organization accept by id",
     );
   if (
-    !(await can(deps, ctx.actorId, "can_manage_cooperations", `organization:${inv.partner_organization_id}`))
+    !(await can(
+      deps,
+      ctx.actorId,
+      "can_manage_cooperations",
+      engineObjectOrNull("organization", inv.partner_organization_id),
+    ))
   )
     throw Forbidden("partner-admin-required", "only admins of the addressed organization accept");
   if (repeated(ctx, inv)) return answer(inv, deps.now());
@@ -70,7 +76,7 @@ export async function acceptById(deps: Deps, ctx: ActorContext, id: string) {
 async function cooperationPartner(deps: Deps, ctx: ActorContext, inv: InvitationRow) {
   const partner = inv.partner_organization_id ?? (await organizationOf(deps.sql, ctx.actorId))?.id;
   if (!partner) return null;
-  if (!(await can(deps, ctx.actorId, "can_manage_cooperations", `organization:${partner}`)))
+  if (!(await can(deps, ctx.actorId, "can_manage_cooperations", engineObject("organization", partner))))
     throw Forbidden("partner-admin-required", "only an admin of the partner organization accepts (R-I8)");
   return partner;
 }
@@ -138,7 +144,12 @@ export async function declineByToken(deps: Deps, ctx: ActorContext, token: strin
   requireEmailMatch(ctx, inv);
   if (
     !inv.email &&
-    !(await can(deps, ctx.actorId, "can_manage_cooperations", `organization:${inv.partner_organization_id}`))
+    !(await can(
+      deps,
+      ctx.actorId,
+      "can_manage_cooperations",
+      engineObjectOrNull("organization", inv.partner_organization_id),
+    ))
   )
     throw Forbidden("partner-admin-required", "only admins of the addressed organization decline");
   if (inv.status === "declined") return { invitation: toView(inv, deps.now()) };

@@ -4,6 +4,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, Gone, NotFound } from "../../domain/errors.js";
 import { cooperationTuples, PLATFORM_OBJECT, shareTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { engineObjectOrNull } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import { emitEvent } from "./events.js";
 import { dueForExpiry, findById, type InvitationRow, type InvitationStatus, transition } from "./repo.js";
@@ -147,7 +148,7 @@ export async function isSender(deps: Deps, actorId: string, inv: InvitationRow):
     case "platform":
       return can(deps, actorId, "can_send_platform_invitation", PLATFORM_OBJECT);
     case "organization": {
-      const org = `organization:${inv.organization_id}`;
+      const org = engineObjectOrNull("organization", inv.organization_id);
       const [invite, assign] = await Promise.all([
         can(deps, actorId, "can_invite_member", org),
         can(deps, actorId, `can_assign_${inv.role}`, org),
@@ -155,14 +156,24 @@ export async function isSender(deps: Deps, actorId: string, inv: InvitationRow):
       return invite && assign;
     }
     case "cooperation":
-      return can(deps, actorId, "can_manage_cooperations", `organization:${inv.organization_id}`);
+      return can(
+        deps,
+        actorId,
+        "can_manage_cooperations",
+        engineObjectOrNull("organization", inv.organization_id),
+      );
   }
 }
 
 /** The addressee: the invited email, or an admin of the addressed partner organization. */
 export async function isAddressee(deps: Deps, ctx: ActorContext, inv: InvitationRow): Promise<boolean> {
   if (inv.email) return ctx.actorEmail === inv.email;
-  return can(deps, ctx.actorId, "can_manage_cooperations", `organization:${inv.partner_organization_id}`);
+  return can(
+    deps,
+    ctx.actorId,
+    "can_manage_cooperations",
+    engineObjectOrNull("organization", inv.partner_organization_id),
+  );
 }
 
 export async function loadForSender(deps: Deps, ctx: ActorContext, id: string): Promise<InvitationRow> {

@@ -2,6 +2,7 @@ import { can } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Forbidden, InvalidInput } from "../../domain/errors.js";
 import { PLATFORM_OBJECT } from "../../domain/tuples.js";
+import { engineObject } from "../../engine/ids.js";
 import { toView } from "./lifecycle.js";
 import { type InvitationStatus, type InvitationType, listInvitations } from "./repo.js";
 
@@ -17,7 +18,7 @@ export async function listForSender(
 ) {
   const types: InvitationType[] = [];
   if (q.organizationId) {
-    const org = `organization:${q.organizationId}`;
+    const org = engineObject("organization", q.organizationId);
     const [invite, coop] = await Promise.all([
       can(deps, ctx.actorId, "can_invite_member", org),
       can(deps, ctx.actorId, "can_manage_cooperations", org),

@@ -6,6 +6,7 @@ import { newId } from "../../domain/organizations.js";
 import { PLATFORM_OBJECT } from "../../domain/tuples.js";
 import { runChange } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
+import { engineObject } from "../../engine/ids.js";
 import { emitEvent, listEvents } from "./events.js";
 import {
   auditInvitation,
@@ -37,7 +38,7 @@ async function checkCreate(deps: Deps, ctx: ActorContext, input: CreateInvitatio
     await requirePermission(deps, ctx.actorId, "can_send_platform_invitation", PLATFORM_OBJECT);
     return;
   }
-  const org = `organization:${input.organizationId}`;
+  const org = engineObject("organization", input.organizationId);
   if (input.type === "organization") {
     await requirePermission(deps, ctx.actorId, "can_invite_member", org);
     // A moderator may invite only roles it may assign (R-O5).

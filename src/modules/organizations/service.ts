@@ -2,6 +2,7 @@ import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { NotFound } from "../../domain/errors.js";
 import { runChange } from "../../domain/unit-of-work.js";
+import { engineObject } from "../../engine/ids.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import * as repo from "./repo.js";
 
@@ -12,7 +13,7 @@ import * as repo from "./repo.js";
  * server-generated ids, so 404 vs 403 reveals nothing guessable.
  */
 
-export const orgObject = (id: string) => `organization:${id}`;
+export const orgObject = (id: string) => engineObject("organization", id);
 
 export async function requireOrganization(deps: Deps, orgId: string): Promise<repo.OrganizationRow> {
   const org = await repo.findOrganization(deps.sql, orgId);

@@ -3,6 +3,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
 import { grantTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { engineObject, engineUser } from "../../engine/ids.js";
 import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permissions.js";
 import { grantAudit, removeGrant } from "./access.js";
 import { effectiveLevel, levelsAtOrBelow, retryOnDeadlock, withinCap } from "./levels.js";
@@ -40,9 +41,9 @@ async function loadResource(
 async function sideOf(deps: Deps, actorId: string, r: Resource): Promise<Side | null> {
   const [own, deleg] = await deps.engine.batchCheck(
     ["manage_own_access", "manage_delegations"].map((relation) => ({
-      user: `user:${actorId}`,
+      user: engineUser(actorId),
       relation,
-      object: `${r.type}:${r.id}`,
+      object: engineObject(r.type, r.id),
     })),
   );
   if (own?.allowed) return "owner";
@@ -195,9 +196,9 @@ async function withEffectiveLevels(deps: Deps, rows: repo.GrantRow[]): Promise<G
   const asks = rows.flatMap((g) => levelsAtOrBelow(g.level).map((level) => ({ g, level })));
   const answers = await deps.engine.batchCheck(
     asks.map(({ g, level }) => ({
-      user: `user:${g.userId}`,
+      user: engineUser(g.userId),
       relation: `lvl_${level}`,
-      object: `${g.resourceType}:${g.resourceId}`,
+      object: engineObject(g.resourceType, g.resourceId),
     })),
   );
   return rows.map((g) => {

@@ -5,6 +5,7 @@ import { Conflict, NotFound } from "../../domain/errors.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
+import { engineObject } from "../../engine/ids.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { removeAllAccess } from "./access.js";
 import { RetryableConflict, retryOnDeadlock } from "./levels.js";
@@ -27,7 +28,12 @@ export async function putPortfolio(
   ctx: ActorContext,
   input: { id: string; organizationId: string; name: string },
 ): Promise<Upserted<repo.PortfolioRow>> {
-  await requirePermission(deps, ctx.actorId, "can_create_portfolio", `organization:${input.organizationId}`);
+  await requirePermission(
+    deps,
+    ctx.actorId,
+    "can_create_portfolio",
+    engineObject("organization", input.organizationId),
+  );
   return runChange(deps, ctx, async (uow) => {
     let before = await repo.findPortfolio(uow.tx, input.id, "update");
     if (!before) {
@@ -69,7 +75,12 @@ export async function putPark(
 ): Promise<Upserted<repo.ParkRow>> {
   const target = await repo.findPortfolio(deps.sql, input.portfolioId);
   if (!target) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
-  await requirePermission(deps, ctx.actorId, "can_create_park", `organization:${target.organizationId}`);
+  await requirePermission(
+    deps,
+    ctx.actorId,
+    "can_create_park",
+    engineObject("organization", target.organizationId),
+  );
   try {
     return await retryOnDeadlock(() =>
       runChange(deps, ctx, (uow) => upsertPark(uow, input, target.organizationId)),
@@ -158,7 +169,7 @@ export async function deleteResource(
 ): Promise<void> {
   const found = type === "park" ? await repo.findPark(deps.sql, id) : await repo.findPortfolio(deps.sql, id);
   if (!found) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
-  await requirePermission(deps, ctx.actorId, "manage_own_access", `${type}:${id}`);
+  await requirePermission(deps, ctx.actorId, "manage_own_access", engineObject(type, id));
   await retryOnDeadlock(() =>
     runChange(deps, ctx, async (uow) => {
       const row = await lockForChange(uow, type, id);
