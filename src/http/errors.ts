@@ -95,15 +95,33 @@ export function renderError(err: Error, c: Context): Response {
 }
 
 /**
- * Database failures that are not bugs: the database is unreachable or out of
- * connections (R-G2: fail with 503, the transaction rolled back), or a
- * deadlock/serialization failure aborted the transaction (retryable).
+ * Database failures that are not bugs: the database is unreachable, shutting
+ * down, out of connections or not accepting work (R-G2: 503, the transaction
+ * rolled back), or a deadlock/serialization failure aborted the transaction
+ * (retryable). SQLSTATE classes 08 (connection), 53 (insufficient
+ * resources), 55000 (object not in prerequisite state), 57P (operator
+ * intervention: shutdown, terminated session, cannot connect now); the
+ * driver's own connection codes; socket errors, also inside an AggregateError
+ * (Node tries every address of a host) or as the cause of a wrapper.
  */
-function databaseTrouble(err: Error): "database-unavailable" | "transaction-conflict" | undefined {
+export function databaseTrouble(
+  err: unknown,
+  depth = 0,
+): "database-unavailable" | "transaction-conflict" | undefined {
+  if (!err || typeof err !== "object" || depth > 3) return undefined;
   const code = String((err as { code?: unknown }).code ?? "");
   if (code === "40001" || code === "40P01") return "transaction-conflict";
-  if (/^(08|53|57P)/.test(code)) return "database-unavailable";
-  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code))
-    return "database-unavailable";
+  if (/^(08|53|57P)/.test(code) || code === "55000") return "database-unavailable";
+  if (CONNECTION_CODES.test(code)) return "database-unavailable";
+  for (const inner of [
+    ...((err as { errors?: unknown[] }).errors ?? []),
+    (err as { cause?: unknown }).cause,
+  ]) {
+    const found = databaseTrouble(inner, depth + 1);
+    if (found) return found;
+  }
   return undefined;
 }
+
+const CONNECTION_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|CONNECTION_|CONNECT_TIMEOUT)/;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProcessCrash } from "../../src/domain/deps.js";
 import { reconcile } from "../../src/domain/reconcile.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
@@ -94,7 +95,7 @@ describe("R-G3 a crash between the engine write and the commit converges through
     t = await context({
       faults: {
         afterEngineWrite: () => {
-          if (crash) throw new Error("simulated crash before commit");
+          if (crash) throw new ProcessCrash("simulated crash before commit");
         },
       },
     });
