@@ -64,6 +64,8 @@ export function problemResponse(
   const requestId = c.get("requestId") as string | undefined;
   if (requestId) headers["x-request-id"] = requestId;
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authz-sidecar"';
+  // Every 503 is transient (a dependency down, a conflict, overload): say when to retry.
+  if (status === 503) headers["retry-after"] = "1";
   return new Response(JSON.stringify(body), { status, headers });
 }
 
@@ -86,9 +88,7 @@ export function renderError(err: Error, c: Context): Response {
       transient === "database-unavailable"
         ? "the database is unavailable; nothing was changed"
         : "the change collided with a concurrent one and was rolled back; retry";
-    const res = problemResponse(c, 503, transient, detail);
-    res.headers.set("retry-after", "1");
-    return res;
+    return problemResponse(c, 503, transient, detail);
   }
   c.get("log")?.error({ err }, "unhandled error");
   return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
