@@ -20,6 +20,11 @@
  *    running: its later queries (and the automatic commit/rollback) would run
  *    on the reconnected connection, outside the transaction or inside another
  *    one (porsager/postgres#1216, PR #1215). Reject them with the close error.
+ * 4. The array-types query a new connection runs first is an async call
+ *    whose promise nobody holds: a connection lost or killed during it is an
+ *    unhandled rejection that ends the process (porsager/postgres#1192, #1205,
+ *    #1223). The failure already settles the pending queries through the
+ *    connection's error path; only the dropped promise needs a handler.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -62,6 +67,12 @@ const PATCHES = {
       result = new Result()
       statements = {}
       needsTypes = options.fetch_types`,
+    },
+    {
+      from: `        initial.reserve && (initial = null)
+        return fetchArrayTypes()`,
+      to: `        initial.reserve && (initial = null)
+        return fetchArrayTypes().catch(() => {}) ${MARK}`,
     },
   ],
   "index.js": [
