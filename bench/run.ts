@@ -119,6 +119,7 @@ async function main(): Promise<number> {
         API_KEYS: `bench:decide+manage:${key.hash}`,
         LOG_LEVEL: sidecarLogLevel,
         RECONCILE_INTERVAL_S: "0",
+        METRICS_PORT: "0",
         DATA_DIR: dataDir,
         ...(opts.engineTimeoutMs ? { OPENFGA_TIMEOUT_MS: String(opts.engineTimeoutMs) } : {}),
       },

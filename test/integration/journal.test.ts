@@ -100,6 +100,7 @@ describe("R-G3 engine journal", () => {
     const svc = await startService(
       testConfig({
         PORT: "0",
+        METRICS_PORT: "0",
         DATABASE_URL: t.databaseUrl,
         OPENFGA_API_URL: inject("openfgaUrl"),
         OPENFGA_STORE_ID: t.engine.storeId!,

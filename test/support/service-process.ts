@@ -49,6 +49,7 @@ export async function startServiceProcess(opts: {
       ...base,
       LOG_LEVEL: "info",
       PORT: "0",
+      METRICS_PORT: "0",
       DATABASE_URL: opts.databaseUrl,
       OPENFGA_API_URL: inject("openfgaUrl"),
       OPENFGA_STORE_NAME: `proc-${opts.dbName}`,
