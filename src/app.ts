@@ -18,8 +18,6 @@ import type { Readiness } from "./readiness.js";
 
 export interface AppDeps extends Deps {
   readiness: Readiness;
-  /** Prometheus text for /metrics; absent when metrics are off. */
-  metricsText?: () => Promise<string>;
 }
 
 /**
@@ -40,12 +38,7 @@ export function createApp(deps: AppDeps) {
       deps.readiness.ready ? 200 : 503,
     ),
   );
-  if (deps.metricsText) {
-    const metrics = deps.metricsText;
-    app.get("/metrics", async (c) =>
-      c.text(await metrics(), 200, { "content-type": "text/plain; version=0.0.4" }),
-    );
-  }
+  // /metrics is served on its own listener (src/metrics-server.ts), not here.
 
   // Decision endpoints need the `decide` scope; management endpoints `manage` and an actor.
   app.use("/access/v1/*", apiKeyAuth(config.API_KEYS, "decide"));
@@ -114,7 +107,12 @@ function registerOperationsPaths(app: ReturnType<typeof createRouter>): void {
       "application/json",
       "{status, checks}",
     ],
-    ["/metrics", "Prometheus metrics (authz_*)", "text/plain", "Prometheus text format"],
+    [
+      "/metrics",
+      "Prometheus metrics (authz_*): served on the metrics listener (METRICS_PORT, default 9464), without a key, not on this port",
+      "text/plain",
+      "Prometheus text format",
+    ],
     ["/openapi.json", "this document", "application/json", "OpenAPI 3.1"],
     ["/docs", "this document rendered", "text/html", "HTML page"],
   ];

@@ -139,6 +139,9 @@ export const configSchema = z.object({
   ROUTES_FILE: z.string().min(1).optional(),
   FORWARD_AUTH_SUBJECT_HEADER: z.string().min(1).default("x-forwarded-user"),
   METRICS_ENABLED: bool.default(true),
+  /** `/metrics` listens here, apart from the API (no key; never on PORT). Host defaults to HOST. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -20,6 +20,7 @@ import { generateApiKey, hashApiKey } from "./http/auth.js";
 import { findOpenFgaBinary, startLocalOpenFga } from "./local/openfga.js";
 import { startEmbeddedPostgres } from "./local/pglite.js";
 import { metrics } from "./metrics.js";
+import { startMetricsServer } from "./metrics-server.js";
 import { loadRouteTable } from "./modules/gateway/table.js";
 import { expireDue } from "./modules/invitations/lifecycle.js";
 import { startWebhookWorker, type WebhookWorker } from "./modules/invitations/worker.js";
@@ -29,6 +30,8 @@ import { flushTelemetry } from "./telemetry.js";
 
 export interface RunningService {
   url: string;
+  /** The metrics listener's `/metrics` URL (when METRICS_ENABLED). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -144,11 +147,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
     }
     return report;
   }
-  const app = createApp({
-    ...deps,
-    readiness,
-    metricsText: config.METRICS_ENABLED ? () => metrics().registry.metrics() : undefined,
-  });
+  const app = createApp({ ...deps, readiness });
+  const metricsServer = config.METRICS_ENABLED
+    ? await startMetricsServer({
+        host: config.METRICS_HOST ?? config.HOST,
+        port: config.METRICS_PORT,
+        text: () => metrics().registry.metrics(),
+        log,
+      })
+    : undefined;
 
   let stopping = false;
   let webhook: WebhookWorker | undefined;
@@ -296,6 +303,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   return {
     url,
+    metricsUrl: metricsServer?.url,
     async stop() {
       stopping = true;
       clearInterval(probe);
@@ -314,6 +322,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         });
         server.closeIdleConnections();
       });
+      await metricsServer?.close();
       await startup.catch(() => {});
       await webhook?.stop();
       await sql.end({ timeout: 5 }).catch(() => {});

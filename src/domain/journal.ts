@@ -1,7 +1,7 @@
-import type { Sql } from "../db/pool.js";
+import type { Sql, Tx } from "../db/pool.js";
 import type { Deps } from "./deps.js";
 import { desiredTuples } from "./reconcile.js";
-import { writeEngine } from "./revision.js";
+import { bumpRevision, writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, type Tuple, tupleKey } from "./tuples.js";
 
@@ -25,8 +25,9 @@ export async function journalBegin(journal: Sql, delta: Delta): Promise<string> 
   return row!.id as string;
 }
 
-export async function journalEnd(journal: Sql, id: string): Promise<void> {
-  await journal`delete from engine_journal where id = ${id}::bigint`;
+/** Inside the change's transaction: the row goes with the commit and stays after a rollback. */
+export async function journalEndInTx(tx: Tx, id: string): Promise<void> {
+  await tx`delete from engine_journal where id = ${id}::bigint`;
 }
 
 export interface JournalRecovery {
@@ -42,14 +43,16 @@ export interface JournalRecovery {
  * meanwhile; rows of changes that committed but had not yet removed their row
  * are simply confirmed.
  */
-export async function recoverJournal(deps: Deps, minAgeMs = 0): Promise<JournalRecovery> {
+export async function recoverJournal(deps: Deps, minAgeMs = 0, ids?: string[]): Promise<JournalRecovery> {
   const fresh = new Date(Date.now() - minAgeMs);
-  const pending = await deps.sql`select id from engine_journal where created_at <= ${fresh} limit 1`;
+  const only = ids ?? null;
+  const pending = await deps.sql`select id from engine_journal where created_at <= ${fresh}
+    and (${only}::bigint[] is null or id = any(${only}::bigint[])) limit 1`;
   if (pending.length === 0) return { entries: 0, keys: 0, repaired: 0 };
   return (await deps.sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${ENGINE_SYNC_LOCK}::bigint)`;
-    const rows =
-      await tx`select id::text as id, tuples from engine_journal where created_at <= ${fresh} order by id`;
+    const rows = await tx`select id::text as id, tuples from engine_journal where created_at <= ${fresh}
+      and (${only}::bigint[] is null or id = any(${only}::bigint[])) order by id`;
     const keys = new Map<string, Key>();
     for (const r of rows) for (const k of r.tuples as Key[]) keys.set(tupleKey(k), k);
     const desired = new Map(
@@ -65,7 +68,11 @@ export async function recoverJournal(deps: Deps, minAgeMs = 0): Promise<JournalR
       if (have) delta.deletes.push(have);
       if (want) delta.writes.push(want);
     }
-    await writeEngine(deps, tx as unknown as Sql, delta);
+    // A change that failed after its engine write may have been seen by a
+    // decision cache even when there is nothing left to repair: advance the
+    // revision whenever rows go, so no answer computed meanwhile survives.
+    if (delta.writes.length || delta.deletes.length) await writeEngine(deps, tx as unknown as Sql, delta);
+    else if (rows.length) await bumpRevision(tx as unknown as Sql);
     await tx`delete from engine_journal where id = any(${rows.map((r) => r.id as string)}::bigint[])`;
     return { entries: rows.length, keys: keys.size, repaired: delta.writes.length + delta.deletes.length };
   })) as JournalRecovery;

@@ -2,9 +2,10 @@ import type { Span } from "@opentelemetry/api";
 import type { Sql, Tx } from "../db/pool.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
-import type { ActorContext, Deps } from "./deps.js";
-import { journalBegin, journalEnd } from "./journal.js";
+import { type ActorContext, type Deps, ProcessCrash } from "./deps.js";
+import { journalBegin, journalEndInTx } from "./journal.js";
 import { writeEngine } from "./revision.js";
+import { ChangeState, compensate } from "./settle.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, diffTuples, type Tuple } from "./tuples.js";
 
@@ -49,14 +50,17 @@ export class UnitOfWork {
 
 /**
  * One change = its rows, its audit records and its tuple delta, as one unit
- * (R-A1, R-G1, R-G2). Order: rows and audit in a transaction, then the engine
- * write, then commit. If the engine refuses or is down, the transaction rolls
- * back and nothing is visible (503). If the process dies after the engine
- * write and before commit, the engine holds tuples the database does not
- * imply: the engine journal names them, and recovery (at start, and for old
- * rows every few seconds) repairs exactly those; the full reconciler runs on a
- * schedule as a safety net. A 2xx is only sent after both have succeeded, so
- * every later decision reflects it.
+ * (R-A1, R-G1, R-G2). Order: rows and audit in a transaction, the journal row
+ * (committed on its own pool), the engine write, then the commit, which also
+ * deletes the journal row. So the journal row exists exactly as long as the
+ * change is not known to have committed, and its presence is how an unknown
+ * outcome is settled (src/domain/settle.ts).
+ *
+ * When anything fails after the engine write started, the engine delta is
+ * undone at once (compensate) and the outcome settled from the database as
+ * soon as it answers; a change that turns out committed is re-applied and
+ * answered 2xx. If the process dies instead, the journal row names the tuples
+ * and recovery (at start, and for old rows every few seconds) repairs them.
  */
 export async function runChange<T>(
   deps: Deps,
@@ -71,21 +75,53 @@ export async function runChange<T>(
     withSpan("db.transaction", { "db.system.name": "postgresql" }, async () => {
       const inFlight = metrics().dbTransactionsInFlight;
       const after: (() => Promise<void>)[] = [];
-      const result = (await deps.sql.begin(async (tx) => {
-        inFlight.inc();
-        try {
-          return await changeInTx(deps, ctx, tx, fn, span, after);
-        } finally {
-          inFlight.dec();
-        }
-      })) as T;
-      // Committed: the change stands whatever happens next; a journal row that
-      // could not be removed is only confirmed by the next recovery.
-      for (const task of after)
-        await task().catch((err) => deps.log.warn({ err }, "after-commit task failed"));
+      const state = new ChangeState();
+      let result: T;
+      try {
+        result = (await deps.sql.begin((tx) => {
+          inFlight.inc();
+          // The callback can outlive begin() when the connection drops (begin
+          // rejects at once); compensation waits for it to stop first.
+          state.body = changeInTx(deps, ctx, tx, fn, span, after, state).finally(() => inFlight.dec());
+          return state.body;
+        })) as T;
+      } catch (err) {
+        // First let the callback stop (it may be about to write to the engine).
+        // If it returned, begin() failed at COMMIT: the outcome is unknown.
+        const committing = await state.body?.then(
+          () => true,
+          () => false,
+        );
+        if (err instanceof ProcessCrash || state.engine === "none") throw err;
+        result = (await compensate(deps, state, err, committing === true)) as T;
+      }
+      // Committed: the change stands whatever happens next.
+      try {
+        await deps.faults?.afterCommit?.();
+        for (const task of after) await task();
+      } catch (err) {
+        deps.log.warn({ err }, "after-commit task failed");
+      }
       return result;
     }),
   );
+}
+
+/**
+ * A change whose answer is a read of its result: the read runs inside the
+ * change's transaction, so a committed change answers 2xx even when the
+ * database goes away right after the commit (R-G1).
+ */
+export function runChangeAndRead<R>(
+  deps: Deps,
+  ctx: ActorContext,
+  fn: (uow: UnitOfWork) => Promise<unknown>,
+  read: (deps: Deps) => Promise<R>,
+): Promise<R> {
+  return runChange(deps, ctx, async (uow) => {
+    await fn(uow);
+    return read({ ...deps, sql: uow.tx as unknown as Sql });
+  });
 }
 
 async function changeInTx<T>(
@@ -95,6 +131,7 @@ async function changeInTx<T>(
   fn: (uow: UnitOfWork) => Promise<T>,
   span: Span,
   afterCommit: (() => Promise<void>)[],
+  state: ChangeState,
 ): Promise<T> {
   const uow = new UnitOfWork(tx, ctx, afterCommit);
   const result = await fn(uow);
@@ -116,15 +153,22 @@ async function changeInTx<T>(
   }
   const delta = diffTuples(uow.deletes, uow.writes);
   if (delta.writes.length || delta.deletes.length) {
-    // Held until commit: the reconciler (exclusive) never reads between this
-    // change's engine write and its commit, which it would take for drift.
+    // Held until commit: the reconciler and journal recovery (exclusive) never
+    // read between this change's engine write and its commit, which they would
+    // take for drift.
     await tx`select pg_advisory_xact_lock_shared(${ENGINE_SYNC_LOCK}::bigint)`;
     // Write-ahead: if anything after this fails or the process dies, the
     // journal row names the tuples to check (src/domain/journal.ts).
-    const journalId = deps.journalSql ? await journalBegin(deps.journalSql, delta) : undefined;
+    state.delta = delta;
+    if (deps.journalSql) state.journalId = await journalBegin(deps.journalSql, delta);
+    await deps.faults?.beforeEngineWrite?.();
+    state.engine = "writing";
     await writeEngine(deps, tx as unknown as Sql, delta);
+    state.engine = "written";
     await deps.faults?.afterEngineWrite?.();
-    if (journalId !== undefined) uow.afterCommit.push(() => journalEnd(deps.journalSql!, journalId));
+    // Gone with the commit, kept by a rollback: the row is the outcome.
+    if (state.journalId !== undefined) await journalEndInTx(tx, state.journalId);
+    await deps.faults?.beforeCommit?.();
   }
   return result;
 }

@@ -64,6 +64,8 @@ export function problemResponse(
   const requestId = c.get("requestId") as string | undefined;
   if (requestId) headers["x-request-id"] = requestId;
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authz-sidecar"';
+  // Every 503 is transient (a dependency down, a conflict, overload): say when to retry.
+  if (status === 503) headers["retry-after"] = "1";
   return new Response(JSON.stringify(body), { status, headers });
 }
 
@@ -96,24 +98,40 @@ export function renderError(err: Error, c: Context): Response {
       transient === "database-unavailable"
         ? "the database is unavailable; nothing was changed"
         : "the change collided with a concurrent one and was rolled back; retry";
-    const res = problemResponse(c, 503, transient, detail);
-    res.headers.set("retry-after", "1");
-    return res;
+    return problemResponse(c, 503, transient, detail);
   }
   c.get("log")?.error({ err }, "unhandled error");
   return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
 }
 
 /**
- * Database failures that are not bugs: the database is unreachable or out of
- * connections (R-G2: fail with 503, the transaction rolled back), or a
- * deadlock/serialization failure aborted the transaction (retryable).
+ * Database failures that are not bugs: the database is unreachable, shutting
+ * down, out of connections or not accepting work (R-G2: 503, the transaction
+ * rolled back), or a deadlock/serialization failure aborted the transaction
+ * (retryable). SQLSTATE classes 08 (connection), 53 (insufficient
+ * resources), 55000 (object not in prerequisite state), 57P (operator
+ * intervention: shutdown, terminated session, cannot connect now); the
+ * driver's own connection codes; socket errors, also inside an AggregateError
+ * (Node tries every address of a host) or as the cause of a wrapper.
  */
-function databaseTrouble(err: Error): "database-unavailable" | "transaction-conflict" | undefined {
+export function databaseTrouble(
+  err: unknown,
+  depth = 0,
+): "database-unavailable" | "transaction-conflict" | undefined {
+  if (!err || typeof err !== "object" || depth > 3) return undefined;
   const code = String((err as { code?: unknown }).code ?? "");
   if (code === "40001" || code === "40P01") return "transaction-conflict";
-  if (/^(08|53|57P)/.test(code)) return "database-unavailable";
-  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code))
-    return "database-unavailable";
+  if (/^(08|53|57P)/.test(code) || code === "55000") return "database-unavailable";
+  if (CONNECTION_CODES.test(code)) return "database-unavailable";
+  for (const inner of [
+    ...((err as { errors?: unknown[] }).errors ?? []),
+    (err as { cause?: unknown }).cause,
+  ]) {
+    const found = databaseTrouble(inner, depth + 1);
+    if (found) return found;
+  }
   return undefined;
 }
+
+const CONNECTION_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|CONNECTION_|CONNECT_TIMEOUT)/;

@@ -126,6 +126,7 @@ describe("startService with MODEL_FILE and TUPLES_FILE", () => {
       OPENFGA_STORE_NAME: storeName,
       OPENFGA_TIMEOUT_MS: "5000",
       PORT: "0",
+      METRICS_PORT: "0",
       API_KEYS: `interop:decide+manage:${key.hash}`,
       LOG_LEVEL: "silent",
       RECONCILE_INTERVAL_S: "0",

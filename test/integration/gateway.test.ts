@@ -129,6 +129,7 @@ describe("gateway forward-auth (/v1/forward-auth)", () => {
             OPENFGA_API_URL: "http://127.0.0.1:1",
             DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
             PORT: "0",
+            METRICS_PORT: "0",
           },
         },
         (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }),

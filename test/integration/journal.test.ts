@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { testConfig } from "../../src/config.js";
+import { ProcessCrash } from "../../src/domain/deps.js";
 import { journalBegin, recoverJournal } from "../../src/domain/journal.js";
 import { startService } from "../../src/server.js";
 import { createTestContext, type TestContext } from "../support/app.js";
@@ -19,7 +20,7 @@ describe("R-G3 engine journal", () => {
     t = await createTestContext({
       faults: {
         afterEngineWrite: () => {
-          if (crash) throw new Error("simulated crash before commit");
+          if (crash) throw new ProcessCrash("simulated crash before commit");
         },
       },
     });
@@ -99,6 +100,7 @@ describe("R-G3 engine journal", () => {
     const svc = await startService(
       testConfig({
         PORT: "0",
+        METRICS_PORT: "0",
         DATABASE_URL: t.databaseUrl,
         OPENFGA_API_URL: inject("openfgaUrl"),
         OPENFGA_STORE_ID: t.engine.storeId!,

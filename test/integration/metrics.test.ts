@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { Engine } from "../../src/engine/client.js";
 import { metrics } from "../../src/metrics.js";
+import { type MetricsServer, startMetricsServer } from "../../src/metrics-server.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg } from "../support/factories.js";
 import { inviteMember } from "../support/invitation-factories.js";
@@ -17,11 +18,12 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-describe("Prometheus /metrics", () => {
+describe("Prometheus /metrics (its own listener, API.md Operations)", () => {
   let t: TestContext;
   let app: ReturnType<typeof createApp>;
+  let server: MetricsServer;
   const scrape = async () => {
-    const res = await app.request("/metrics");
+    const res = await fetch(server.url);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     return res.text();
@@ -40,10 +42,24 @@ describe("Prometheus /metrics", () => {
   beforeAll(async () => {
     t = await createTestContext({ config: { OPENFGA_TIMEOUT_MS: "5000" } });
     metrics().registerDbCollectors(t.sql);
-    app = createApp({ ...t.deps, metricsText: () => metrics().registry.metrics() });
+    app = createApp(t.deps);
+    server = await startMetricsServer({
+      host: "127.0.0.1",
+      port: 0,
+      text: () => metrics().registry.metrics(),
+      log: t.deps.log,
+    });
   });
   afterAll(async () => {
+    await server?.close();
     await t?.close();
+  });
+
+  it("is served without a key on the metrics listener, and not at all on the API port", async () => {
+    expect(await scrape()).toMatch(/^# TYPE authz_decisions_total counter/m);
+    expect((await fetch(server.url.replace("/metrics", "/healthz"))).status).toBe(404);
+    expect((await app.request("/metrics")).status).toBe(404);
+    expect((await t.request("GET", "/metrics")).status).toBe(404);
   });
 
   it("reads outbox backlog, its oldest age and invitations by status from the database at scrape time", async () => {

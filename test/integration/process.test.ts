@@ -20,7 +20,7 @@ function start(env: Record<string, string>): Proc {
   const base = { ...process.env };
   for (const k of ["DATABASE_URL", "OPENFGA_API_URL", "API_KEYS", "PORT"]) delete base[k];
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: { ...base, LOG_LEVEL: "info", PORT: "0", ...env },
+    env: { ...base, LOG_LEVEL: "info", PORT: "0", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Record<string, any>[] = [];

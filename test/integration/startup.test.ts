@@ -47,6 +47,7 @@ describe("start-up with dependencies down", () => {
     const svc = await startService(
       testConfig({
         PORT: "0",
+        METRICS_PORT: "0",
         DATABASE_URL: deadDb,
         OPENFGA_API_URL: deadFga,
         API_KEYS: `k:decide:${"0".repeat(64)}`,
@@ -60,6 +61,12 @@ describe("start-up with dependencies down", () => {
       const body = await ready.json();
       expect(body.checks.model).not.toBe("ok");
       expect(body.checks.database).not.toBe("ok");
+      // API.md Operations: /metrics on its own listener, without a key, never on the API port.
+      expect(svc.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(svc.metricsUrl).not.toBe(`${svc.url}/metrics`);
+      const scrape = await fetch(svc.metricsUrl!);
+      expect([scrape.status, await scrape.text()]).toEqual([200, expect.stringMatching(/^# HELP authz_/m)]);
+      expect((await fetch(`${svc.url}/metrics`)).status).toBe(404);
     } finally {
       await svc.stop();
     }
@@ -70,6 +77,7 @@ describe("start-up with dependencies down", () => {
       const svc = await startService(
         testConfig({
           PORT: "0",
+          METRICS_PORT: "0",
           DATABASE_URL: url,
           OPENFGA_API_URL: inject("openfgaUrl"),
           OPENFGA_STORE_NAME: `s-${randomUUID()}`,

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { migrate } from "../../src/db/migrate.js";
@@ -14,6 +15,9 @@ declare module "vitest" {
 
 /** Start (or find) OpenFGA and PostgreSQL once, and a migrated template database to clone per test. */
 export default async function setup(project: TestProject) {
+  // The driver patch (scripts/patch-postgres.mjs) is applied at install; make
+  // sure the tests never run against an unpatched driver (idempotent).
+  execFileSync(process.execPath, ["scripts/patch-postgres.mjs"], { stdio: "inherit" });
   const infra = await startInfra();
   const templateDb = `authz_tpl_${process.pid}`;
   const admin = postgres(infra.databaseUrl, { max: 1, onnotice: () => {} });

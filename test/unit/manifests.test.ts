@@ -12,7 +12,9 @@ import { Readiness } from "../../src/readiness.js";
  * itself: probe paths are requested from the real app (a 404 fails), probe
  * ports must be declared container ports (the sidecar's equal to its PORT),
  * environment names must be keys of configSchema, and every container runs
- * non-root, read-only, without capabilities, with resources.
+ * non-root, read-only, without capabilities, with resources. Metrics (API.md
+ * Operations): Prometheus annotations and the NetworkPolicy name the
+ * sidecar's metrics port (METRICS_PORT), never its API port.
  */
 
 type Obj = Record<string, any>;
@@ -20,6 +22,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const K8S = path.join(ROOT, "deploy/kubernetes");
 const KEYS = new Set(Object.keys(configSchema.shape));
 const DEFAULT_PORT = String(configSchema.shape.PORT.parse(undefined));
+const DEFAULT_METRICS_PORT = String(configSchema.shape.METRICS_PORT.parse(undefined));
 const OPENFGA_IMAGE = "openfga/openfga:v1.22.1";
 
 function yamlFiles(dir: string): string[] {
@@ -103,6 +106,54 @@ async function problems(docs: Obj[], secretKeys: Map<string, Set<string>>): Prom
   return out;
 }
 
+/** The sidecar's env as the container sees it (ConfigMap values, then env values). */
+function sidecarEnv(docs: Obj[], c: Obj): Map<string, string | undefined> {
+  const env = new Map<string, string | undefined>();
+  for (const ef of (c.envFrom ?? []) as Obj[]) {
+    const cm = docs.find((d) => d?.kind === "ConfigMap" && d.metadata.name === ef.configMapRef?.name);
+    for (const [k, v] of Object.entries(cm?.data ?? {})) env.set(k, v as string);
+  }
+  for (const e of (c.env ?? []) as Obj[]) env.set(e.name, e.value);
+  return env;
+}
+
+/** Problems of the metrics wiring: annotations, declared port, NetworkPolicy. */
+function metricsProblems(docs: Obj[]): string[] {
+  const out: string[] = [];
+  for (const d of docs.filter((x) => x?.kind === "Deployment")) {
+    const sidecar = (d.spec.template.spec.containers as Obj[]).find(isSidecar);
+    if (!sidecar) continue;
+    const at = `Deployment/${d.metadata.name}`;
+    const env = sidecarEnv(docs, sidecar);
+    const api = env.get("PORT") || DEFAULT_PORT;
+    const metricsPort = env.get("METRICS_PORT") || DEFAULT_METRICS_PORT;
+    if (metricsPort === api) out.push(`${at}: METRICS_PORT equals PORT`);
+    if ((env.get("METRICS_HOST") || env.get("HOST")) === "127.0.0.1")
+      out.push(`${at}: the metrics listener is on loopback, Prometheus cannot reach it`);
+    const declared = ((sidecar.ports ?? []) as Obj[]).find((p) => String(p.containerPort) === metricsPort);
+    if (!declared) out.push(`${at}: metrics port ${metricsPort} is not a container port`);
+    const ann = (d.spec.template.metadata.annotations ?? {}) as Obj;
+    if (ann["prometheus.io/scrape"] === "true") {
+      if (String(ann["prometheus.io/port"]) !== metricsPort)
+        out.push(`${at}: prometheus.io/port ${ann["prometheus.io/port"]} ≠ METRICS_PORT ${metricsPort}`);
+      if (ann["prometheus.io/path"] !== "/metrics") out.push(`${at}: prometheus.io/path is not /metrics`);
+    }
+    const labels = d.spec.template.metadata.labels as Obj;
+    for (const np of docs.filter((x) => x?.kind === "NetworkPolicy")) {
+      const sel = (np.spec.podSelector?.matchLabels ?? {}) as Obj;
+      if (!Object.entries(sel).every(([k, v]) => labels[k] === v)) continue;
+      const ports = (np.spec.ingress ?? []).flatMap((r: Obj) =>
+        (r.ports ?? []).map((p: Obj) => String(p.port)),
+      ) as string[];
+      if (ports.includes(api))
+        out.push(`NetworkPolicy/${np.metadata.name}: admits the sidecar API port ${api}`);
+      if (!ports.includes(metricsPort))
+        out.push(`NetworkPolicy/${np.metadata.name}: does not admit the metrics port ${metricsPort}`);
+    }
+  }
+  return out;
+}
+
 /** Secret names and keys provided by Secret manifests and kustomize secretGenerators. */
 function providedSecrets(docs: Obj[]): Map<string, Set<string>> {
   const m = new Map<string, Set<string>>();
@@ -147,6 +198,19 @@ describe("deploy manifests", () => {
 
   it("finds no probe, port, environment or security-context problem", async () => {
     expect(await problems(docs, secrets)).toEqual([]);
+  });
+
+  it("scrapes the metrics listener (METRICS_PORT), declared and admitted by the NetworkPolicy, never the API port", () => {
+    expect(metricsProblems(docs)).toEqual([]);
+    const mutated = structuredClone(docs);
+    const app = mutated.find((d) => d.kind === "Deployment" && d.metadata.name === "example-app")!;
+    app.spec.template.metadata.annotations["prometheus.io/port"] = "8787";
+    const np = mutated.find((d) => d.kind === "NetworkPolicy" && d.metadata.name === "example-app")!;
+    np.spec.ingress.at(-1).ports = [{ port: 8787 }];
+    const found = metricsProblems(mutated).join("\n");
+    expect(found).toMatch(/prometheus.io\/port 8787 ≠ METRICS_PORT 9464/);
+    expect(found).toMatch(/admits the sidecar API port 8787/);
+    expect(found).toMatch(/does not admit the metrics port 9464/);
   });
 
   it("fails on a wrong probe path or port, an unknown variable, or a missing security context", async () => {
@@ -210,5 +274,6 @@ describe("deploy manifests", () => {
         expect(KEYS.has(name), `${svc}: ${name}`).toBe(true);
     }
     expect(s["authz-sidecar"].healthcheck.test.join(" ")).toContain("/readyz");
+    expect(s["authz-sidecar"].ports).toContain(`${s["authz-sidecar"].environment.METRICS_PORT}:9464`);
   });
 });

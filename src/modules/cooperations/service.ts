@@ -9,7 +9,7 @@ import {
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
 import { shareTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { runChange, runChangeAndRead, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import * as repo from "./repo.js";
@@ -136,38 +136,45 @@ export async function putShare(
   level: JobLevel,
 ) {
   await authorize(deps, ctx, id, ["owner"]);
-  await runChange(deps, ctx, async (uow) => {
-    // Lock order everywhere: resource rows, then the cooperation row, then
-    // grants (as delegation and resource deletion do), so no deadlock cycle.
-    const owner = await repo.lockResourceOwner(uow.tx, resource.type, resource.id);
-    const c = await lockOpen(uow, id);
-    if (!owner) throw NotFound("resource-not-found", `no ${resource.type} ${resource.id}`);
-    if (owner !== c.ownerOrganizationId) {
-      if (await repo.receivesResource(uow.tx, c.ownerOrganizationId, resource.type, resource.id)) {
+  return runChangeAndRead(
+    deps,
+    ctx,
+    async (uow) => {
+      // Lock order everywhere: resource rows, then the cooperation row, then
+      // grants (as delegation and resource deletion do), so no deadlock cycle.
+      const owner = await repo.lockResourceOwner(uow.tx, resource.type, resource.id);
+      const c = await lockOpen(uow, id);
+      if (!owner) throw NotFound("resource-not-found", `no ${resource.type} ${resource.id}`);
+      if (owner !== c.ownerOrganizationId) {
+        if (await repo.receivesResource(uow.tx, c.ownerOrganizationId, resource.type, resource.id)) {
+          throw Forbidden(
+            "resharing-forbidden",
+            "a resource received through a cooperation cannot be shared on",
+          );
+        }
         throw Forbidden(
-          "resharing-forbidden",
-          "a resource received through a cooperation cannot be shared on",
+          "not-owner",
+          `${resource.type} ${resource.id} is not owned by the owner organization`,
         );
       }
-      throw Forbidden("not-owner", `${resource.type} ${resource.id} is not owned by the owner organization`);
-    }
-    const prev = await repo.shareLevel(uow.tx, id, resource.type, resource.id);
-    if (prev === level) return;
-    await repo.upsertShare(uow.tx, { cooperationId: id, resource, level });
-    const tuple = (l: JobLevel) =>
-      shareTuples({ cooperationId: id, resourceType: resource.type, resourceId: resource.id, level: l });
-    // A changed level is delete + write of the share tuple; delegations keep
-    // their delegated level and the model caps them live (R-C9).
-    uow.tuples(prev ? tuple(prev) : [], tuple(level));
-    uow.audit({
-      action: prev ? "cooperation.share.changed" : "cooperation.share.added",
-      target: { type: "cooperation", id },
-      organizationIds: cooperationOrgIds(c),
-      before: prev ? { resource, level: prev } : null,
-      after: { resource, level },
-    });
-  });
-  return load(deps, id);
+      const prev = await repo.shareLevel(uow.tx, id, resource.type, resource.id);
+      if (prev === level) return;
+      await repo.upsertShare(uow.tx, { cooperationId: id, resource, level });
+      const tuple = (l: JobLevel) =>
+        shareTuples({ cooperationId: id, resourceType: resource.type, resourceId: resource.id, level: l });
+      // A changed level is delete + write of the share tuple; delegations keep
+      // their delegated level and the model caps them live (R-C9).
+      uow.tuples(prev ? tuple(prev) : [], tuple(level));
+      uow.audit({
+        action: prev ? "cooperation.share.changed" : "cooperation.share.added",
+        target: { type: "cooperation", id },
+        organizationIds: cooperationOrgIds(c),
+        before: prev ? { resource, level: prev } : null,
+        after: { resource, level },
+      });
+    },
+    (d) => load(d, id),
+  );
 }
 
 /** R-C9: removing a share deletes the delegations no remaining share covers. */
