@@ -76,6 +76,11 @@ export class Engine {
         axios.create({ timeout, httpAgent: agent }) as never,
       );
     this.fast = new JsonClient(opts.apiUrl, opts.apiToken);
+    // A connection the engine closed may mean it is gone: serve nothing from
+    // the cache until the next call answers (cleared by any success).
+    this.fast.onConnectionLost = () => {
+      this.downSince ??= Date.now();
+    };
     this.limiter = new Limiter(opts.maxInFlight ?? 32, opts.queueMax ?? 256);
     this.client = make(opts.timeoutMs);
     this.slow = make(opts.searchTimeoutMs);

@@ -23,6 +23,10 @@ export class JsonClient {
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
   private readonly headers: Record<string, string>;
+  private readonly watched = new WeakSet<object>();
+  private closing = false;
+  /** Called when a pooled connection closes without us closing it (the engine went away, or idled it out). */
+  onConnectionLost: () => void = () => {};
 
   constructor(apiUrl: string, token?: string, maxSockets = 256) {
     this.base = new URL(apiUrl);
@@ -66,6 +70,13 @@ export class JsonClient {
           });
         },
       );
+      req.on("socket", (socket) => {
+        if (this.watched.has(socket)) return;
+        this.watched.add(socket);
+        socket.on("close", () => {
+          if (!this.closing) this.onConnectionLost();
+        });
+      });
       const timer = setTimeout(() => req.destroy(new HttpTimeout(timeoutMs)), timeoutMs);
       req.on("error", (err) => {
         clearTimeout(timer);
@@ -76,6 +87,7 @@ export class JsonClient {
   }
 
   close(): void {
+    this.closing = true;
     this.agent.destroy();
   }
 }

@@ -1,11 +1,11 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import { parkTuples } from "../../src/domain/tuples.js";
 import { Engine } from "../../src/engine/client.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import { metrics } from "../../src/metrics.js";
 import { createTestContext, type TestContext } from "../support/app.js";
+import { parkIn } from "../support/coop-factories.js";
 import { createOrg } from "../support/factories.js";
 
 const user = (id: string) => ({ type: "user", id });
@@ -56,10 +56,7 @@ describe("decisions fail closed (R-G2)", () => {
       config: { OPENFGA_TIMEOUT_MS: "5000", OPENFGA_SEARCH_TIMEOUT_MS: "20000" },
     });
     org = await createOrg(t);
-    await t.engine.write({
-      writes: parkTuples({ id: "park-1", organizationId: org.id, portfolioId: org.portfolioId }),
-      deletes: [],
-    });
+    await parkIn(t, { id: "park-1", organizationId: org.id, portfolioId: org.portfolioId });
   });
   afterAll(async () => {
     await t?.close();
@@ -98,8 +95,12 @@ describe("decisions time out within OPENFGA_TIMEOUT_MS (R-G2)", () => {
   let t: TestContext;
   let hole: net.Server;
   const sockets = new Set<net.Socket>();
+  let org: { id: string; admin: string; portfolioId: string };
   beforeAll(async () => {
     t = await createTestContext();
+    // A park the resource search names as a candidate, so it has to ask the engine.
+    org = await createOrg(t);
+    await parkIn(t, { id: "park-1", organizationId: org.id, portfolioId: org.portfolioId });
     // An engine that accepts connections and never answers.
     hole = net.createServer((s) => {
       sockets.add(s);
@@ -138,6 +139,6 @@ describe("decisions time out within OPENFGA_TIMEOUT_MS (R-G2)", () => {
       const text = await res.text();
       return { status: res.status, body: JSON.parse(text), res };
     };
-    await expectAll503(call, requests("someone", "org-1"));
+    await expectAll503(call, requests(org.admin, org.id));
   });
 });
