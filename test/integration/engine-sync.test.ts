@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessCrash } from "../../src/domain/deps.js";
 import { reconcile } from "../../src/domain/reconcile.js";
+import { membershipTuples } from "../../src/domain/tuples.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
@@ -124,9 +125,16 @@ describe("R-G3 a crash between the engine write and the commit converges through
     expect(await allows(t, org.ids.member, "can_manage_settings", orgObj(org.id))).toBe(true);
 
     const report = await reconcile(t.deps, { repair: true });
-    expect(report.extra).toEqual([
-      { user: `user:${org.ids.member}`, relation: "role_admin", object: orgObj(org.id) },
-    ]);
+    // The admin role and the baseline sets it adds to a member's (organization sets are stored, model.fga).
+    expect(report.extra.map((x) => [x.user, x.relation, x.object]).sort()).toEqual(
+      [
+        "baseline_asset_manager",
+        "baseline_operator",
+        "baseline_technical_manager",
+        "baseline_viewer",
+        "role_admin",
+      ].map((relation) => [`user:${org.ids.member}`, relation, orgObj(org.id)]),
+    );
     // …and has already deleted the old role tuple.
     expect(report.missing).toEqual([
       { user: `user:${org.ids.member}`, relation: "role_member", object: orgObj(org.id) },
@@ -154,11 +162,16 @@ describe("R-G3 a crash between the engine write and the commit converges through
 
     const report = await reconcile(t.deps, { repair: true });
     // An operator grant is stored as four "at least" tuples (src/domain/tuples.ts impliedLevels).
+    // The role with its organization sets, and the grant's four "at least" tuples.
     expect(report.missing.map((x) => x.relation).sort()).toEqual([
+      "baseline_technical_manager",
+      "baseline_viewer",
+      "full_member",
       "grant_asset_manager",
       "grant_operator",
       "grant_technical_manager",
       "grant_viewer",
+      "member",
       "role_asset_manager_technical",
     ]);
     expect(report.extra).toEqual([]);
@@ -214,10 +227,12 @@ describe("R-G1 tuple deltas above OpenFGA's 100-tuple write limit", () => {
   }
 
   const addMember = (orgId: string) => addMemberTo(t, orgId, "member");
+  /** A member's membership tuples: the role and its organization sets. */
+  const MEMBER_TUPLES = membershipTuples({ userId: "x", organizationId: "o", role: "member" }).length;
 
   it("removing a member with 150 grants removes all their access in one change", async () => {
     const { org, ids, own } = await memberWithManyGrants(150);
-    expect(await tuplesOf(t, own)).toHaveLength(151);
+    expect(await tuplesOf(t, own)).toHaveLength(150 + MEMBER_TUPLES);
     expect(await allows(t, own, "can_view", `park:${ids[149]}`)).toBe(true);
     const res = await t.request("DELETE", `/v1/organizations/${org.id}/members/${own}`, { actor: org.admin });
     expect(res.status).toBe(204);
@@ -250,7 +265,7 @@ describe("R-G1 tuple deltas above OpenFGA's 100-tuple write limit", () => {
     expect(await membershipOf(t, own)).not.toBeNull();
     expect(await t.sql`select 1 from grants where user_id = ${own}`).toHaveLength(150);
     // The compensation wrote the first chunk's 100 tuples back before answering.
-    expect(await tuplesOf(t, own)).toHaveLength(151);
+    expect(await tuplesOf(t, own)).toHaveLength(150 + MEMBER_TUPLES);
     expect(await allows(t, own, "can_view", `park:${ids[0]}`)).toBe(true);
     expect(await allows(t, own, "can_view", `park:${ids[149]}`)).toBe(true);
     // The journal row goes once the settle pass confirmed the engine agrees.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { testConfig } from "../../src/config.js";
 import { ProcessCrash } from "../../src/domain/deps.js";
 import { journalBegin, recoverJournal } from "../../src/domain/journal.js";
+import { diffTuples, membershipTuples } from "../../src/domain/tuples.js";
 import { startService } from "../../src/server.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
@@ -75,7 +76,14 @@ describe("R-G3 engine journal", () => {
     // A fresh row is left alone by the periodic pass (it may be a change in flight).
     expect((await recoverJournal(t.deps, 60_000)).entries).toBe(0);
     const recovered = await recoverJournal(t.deps);
-    expect(recovered).toEqual({ entries: 1, keys: 2, repaired: 2 });
+    // The promotion's delta: the admin role and its four baseline sets in, the member role out.
+    const delta = diffTuples(
+      membershipTuples({ userId: member, organizationId: org.id, role: "member" }),
+      membershipTuples({ userId: member, organizationId: org.id, role: "admin" }),
+    );
+    const keys = delta.writes.length + delta.deletes.length;
+    expect(keys).toBe(6);
+    expect(recovered).toEqual({ entries: 1, keys, repaired: keys });
     expect(await canManage(member, org.id)).toBe(false);
     expect(
       await t.engine.check({

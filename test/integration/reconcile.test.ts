@@ -91,12 +91,12 @@ describe("R-G3 reconcile reports and repairs drift", () => {
       expect(dry.stdout).toContain(`missing organization:${org.id}#role_member@user:${org.ids.member}`);
       expect(dry.stdout).toContain(`extra   organization:${org.id}#role_admin@user:${stranger}`);
       expect(dry.stdout).toMatch(/1 missing, 1 extra/);
-      expect(await allows(t, stranger, "can_view", `organization:${org.id}`)).toBe(true);
+      expect(await allows(t, stranger, "can_manage_settings", `organization:${org.id}`)).toBe(true);
 
       const fix = await cli(["--repair"]);
       expect(fix.code).toBe(0);
       expect(fix.stdout).toMatch(/no drift remains/);
-      expect(await allows(t, stranger, "can_view", `organization:${org.id}`)).toBe(false);
+      expect(await allows(t, stranger, "can_manage_settings", `organization:${org.id}`)).toBe(false);
       expect(await allows(t, org.ids.member, "can_view", `organization:${org.id}`)).toBe(true);
 
       const clean = await cli([]);
