@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProcessCrash } from "../../src/domain/deps.js";
 import { recoverJournal } from "../../src/domain/journal.js";
 import { reconcile } from "../../src/domain/reconcile.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
@@ -46,7 +47,7 @@ describe("every id the contract allows works end to end (issue 13)", () => {
       config: { OPENFGA_TIMEOUT_MS: "10000", ROUTES_FILE },
       faults: {
         afterEngineWrite: () => {
-          if (crash) throw new Error("simulated crash before commit");
+          if (crash) throw new ProcessCrash("simulated crash before commit");
         },
       },
     });
