@@ -11,6 +11,7 @@ import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors
 import { shareTuples } from "../../domain/tuples.js";
 import { runChange, runChangeAndRead, type UnitOfWork } from "../../domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import { isCursorId, isCursorTimestamp } from "../organizations/cursor.js";
 import * as repo from "./repo.js";
 
 /**
@@ -83,7 +84,7 @@ function decodeCursor(cursor: string | undefined) {
   if (!cursor) return null;
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof v?.c === "string" && typeof v?.i === "string" && !Number.isNaN(Date.parse(v.c))) {
+    if (isCursorTimestamp(v?.c) && isCursorId(v?.i)) {
       return { createdAt: v.c as string, id: v.i as string };
     }
   } catch {}
