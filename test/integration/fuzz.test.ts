@@ -15,14 +15,17 @@ import { createPark } from "../support/resource-factories.js";
 
 /** encodeURIComponent, except that a lone surrogate goes out as its raw (WTF-8) bytes. */
 function enc(s: string): string {
-  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[^]/gu, (ch) => {
-    const u = ch.charCodeAt(0);
-    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
-      return [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)]
-        .map((b) => `%${b.toString(16).toUpperCase()}`)
-        .join("");
-    return encodeURIComponent(ch);
-  });
+  return s.replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\s\S]/gu,
+    (ch) => {
+      const u = ch.charCodeAt(0);
+      if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
+        return [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)]
+          .map((b) => `%${b.toString(16).toUpperCase()}`)
+          .join("");
+      return encodeURIComponent(ch);
+    },
+  );
 }
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");

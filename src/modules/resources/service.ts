@@ -1,5 +1,5 @@
 import { requirePermission } from "../../domain/authorize.js";
-import { detachResourceFromCooperations, lockCooperation } from "../../domain/cooperations.js";
+import { detachResourceFromCooperations } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, NotFound } from "../../domain/errors.js";
 import { lockCooperations } from "../../domain/lock-order.js";
