@@ -74,26 +74,40 @@ export async function runChange<T>(
   return withSpan("change", { "enduser.id": ctx.actorId }, (span) =>
     withSpan("db.transaction", { "db.system.name": "postgresql" }, async () => {
       const inFlight = metrics().dbTransactionsInFlight;
-      const after: (() => Promise<void>)[] = [];
-      const state = new ChangeState();
+      let after: (() => Promise<void>)[] = [];
+      let state = new ChangeState();
       let result: T;
-      try {
-        result = (await deps.sql.begin((tx) => {
-          inFlight.inc();
-          // The callback can outlive begin() when the connection drops (begin
-          // rejects at once); compensation waits for it to stop first.
-          state.body = changeInTx(deps, ctx, tx, fn, span, after, state).finally(() => inFlight.dec());
-          return state.body;
-        })) as T;
-      } catch (err) {
-        // First let the callback stop (it may be about to write to the engine).
-        // If it returned, begin() failed at COMMIT: the outcome is unknown.
-        const committing = await state.body?.then(
-          () => true,
-          () => false,
-        );
-        if (err instanceof ProcessCrash || state.engine === "none") throw err;
-        result = (await compensate(deps, state, err, committing === true)) as T;
+      for (let attempt = 1; ; attempt++) {
+        after = [];
+        state = new ChangeState();
+        try {
+          result = (await deps.sql.begin((tx) => {
+            inFlight.inc();
+            // The callback can outlive begin() when the connection drops (begin
+            // rejects at once); compensation waits for it to stop first.
+            state.body = changeInTx(deps, ctx, tx, fn, span, after, state).finally(() => inFlight.dec());
+            return state.body;
+          })) as T;
+        } catch (err) {
+          // First let the callback stop (it may be about to write to the engine).
+          // If it returned, begin() failed at COMMIT: the outcome is unknown.
+          const committing = await state.body?.then(
+            () => true,
+            () => false,
+          );
+          if (err instanceof ProcessCrash) throw err;
+          if (state.engine === "none") {
+            // A deadlock or serialization failure aborted the attempt before it
+            // reached the engine: run it again (src/domain/lock-order.ts).
+            if (attempt < DEADLOCK_ATTEMPTS && retryable(err)) {
+              await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+              continue;
+            }
+            throw err;
+          }
+          result = (await compensate(deps, state, err, committing === true)) as T;
+        }
+        break;
       }
       // Committed: the change stands whatever happens next.
       try {
@@ -106,6 +120,9 @@ export async function runChange<T>(
     }),
   );
 }
+
+const DEADLOCK_ATTEMPTS = 4;
+const retryable = (err: unknown) => ["40P01", "40001"].includes(String((err as { code?: unknown })?.code));
 
 /**
  * A change whose answer is a read of its result: the read runs inside the

@@ -26,8 +26,17 @@ export type StaffRole = (typeof STAFF_ROLES)[number];
 export const RESOURCE_TYPES = ["park", "portfolio"] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
+/**
+ * Tables looked up with request input (a resource type, an action name):
+ * without a prototype, so `__proto__`, `constructor` or `toString` are
+ * unknown names (a deny), not Object.prototype members.
+ */
+function lookupTable<V>(entries: Record<string, V>): Readonly<Record<string, V>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, V>, entries));
+}
+
 /** SPEC §2, first table: which job levels give each level-derived permission. */
-export const LEVEL_PERMISSIONS: Readonly<Record<string, readonly JobLevel[]>> = {
+export const LEVEL_PERMISSIONS: Readonly<Record<string, readonly JobLevel[]>> = lookupTable({
   can_view: ["viewer", "asset_manager", "technical_manager", "operator"],
   can_generate_report: ["viewer", "asset_manager", "technical_manager", "operator"],
   can_read_ticket: ["viewer", "asset_manager", "technical_manager", "operator"],
@@ -43,13 +52,13 @@ export const LEVEL_PERMISSIONS: Readonly<Record<string, readonly JobLevel[]>> = 
   can_use_proxy: ["technical_manager", "operator"],
   can_configure_settings: ["operator"],
   can_use_vpn: ["operator"],
-};
+});
 
 /** Resource permissions that do not come from a job level (SPEC §2). */
 export const RESOURCE_ADMIN_PERMISSIONS = ["can_manage_access", "can_share", "can_view_audit_log"] as const;
 
 /** SPEC §2, organization table: which roles hold each organization permission. */
-export const ORG_PERMISSIONS: Readonly<Record<string, readonly OrgRole[]>> = {
+export const ORG_PERMISSIONS: Readonly<Record<string, readonly OrgRole[]>> = lookupTable({
   can_view: [
     "admin",
     "moderator",
@@ -74,23 +83,23 @@ export const ORG_PERMISSIONS: Readonly<Record<string, readonly OrgRole[]>> = {
   can_view_audit_log: ["admin"],
   can_manage_settings: ["admin"],
   can_use_file_storage: ["admin", "moderator"],
-};
+});
 
 /** Platform permissions (resource `platform:default`). */
-export const PLATFORM_PERMISSIONS: Readonly<Record<string, readonly StaffRole[]>> = {
+export const PLATFORM_PERMISSIONS: Readonly<Record<string, readonly StaffRole[]>> = lookupTable({
   can_send_platform_invitation: ["support", "sales", "sysadmin"],
   can_administer: ["sysadmin"],
-};
+});
 
 const resourcePermissions = [...Object.keys(LEVEL_PERMISSIONS), ...RESOURCE_ADMIN_PERMISSIONS];
 
 /** Every permission the decision API answers for, per resource type. */
-export const PUBLIC_PERMISSIONS: Readonly<Record<string, ReadonlySet<string>>> = {
+export const PUBLIC_PERMISSIONS: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   park: new Set(resourcePermissions),
   portfolio: new Set(resourcePermissions),
   organization: new Set(Object.keys(ORG_PERMISSIONS)),
   platform: new Set(Object.keys(PLATFORM_PERMISSIONS)),
-};
+});
 
 export function isPublicPermission(type: string, action: string): boolean {
   return PUBLIC_PERMISSIONS[type]?.has(action) ?? false;

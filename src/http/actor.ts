@@ -3,7 +3,7 @@ import type { ActorContext } from "../domain/deps.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
-const USER_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+const USER_ID = /^(?!\.\.?$)[A-Za-z0-9._@:|-]{1,128}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 /** Management calls act for a user named by the calling service (X-Actor-Id, X-Actor-Email). */
@@ -14,7 +14,7 @@ export function requireActor(): MiddlewareHandler<AppEnv> {
     if (!USER_ID.test(id))
       return problemResponse(c, 400, "invalid-actor", "X-Actor-Id is not a valid user id");
     const rawEmail = c.req.header("x-actor-email");
-    if (rawEmail !== undefined && !EMAIL.test(rawEmail.trim())) {
+    if (rawEmail !== undefined && (!EMAIL.test(rawEmail.trim()) || rawEmail.includes("\u0000"))) {
       return problemResponse(c, 400, "invalid-actor-email", "X-Actor-Email is not a valid email address");
     }
     c.set("actor", { id, email: rawEmail ? rawEmail.trim().toLowerCase() : null });

@@ -46,17 +46,41 @@ export const commonErrors = {
   503: problem("engine or database unavailable"),
 };
 
+/** `.` and `..` are dot segments: a URL path cannot address them, so they are no ids. */
+export const isDotSegment = (s: string) => s === "." || s === "..";
+
 /** Shared id schemas (API.md conventions). */
 export const IdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "1-128 characters of [A-Za-z0-9._@:|-]")
+  .refine((s) => !isDotSegment(s), "`.` and `..` cannot be addressed in a path")
   .openapi({ example: "park-42" });
 
 export const ServerIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9._:-]+$/, "not a valid id");
+  .regex(/^[A-Za-z0-9._:-]+$/, "not a valid id")
+  .refine((s) => !isDotSegment(s), "not a valid id");
+
+/**
+ * Free text stored in the database (names): PostgreSQL text cannot hold NUL,
+ * and jsonb (the audit record) refuses lone UTF-16 surrogates, so both are a
+ * field error here instead of a failed insert.
+ */
+export const textSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+    .refine((s) => !LONE_SURROGATE.test(s), "must not contain unpaired UTF-16 surrogates");
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Text that PostgreSQL text and jsonb can store: no NUL, no unpaired surrogate. */
+export const storableText = (s: string) => !s.includes("\u0000") && !LONE_SURROGATE.test(s);
 
 export const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -1,6 +1,6 @@
 import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { decodeCursor, encodeCursor } from "../organizations/cursor.js";
+import { decodeCursor, encodeCursor, isCursorBigint } from "../organizations/cursor.js";
 import { orgObject, requireOrganization } from "../organizations/service.js";
 import { listAuditEvents } from "./repo.js";
 
@@ -11,7 +11,7 @@ export async function auditEvents(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  const before = decodeCursor("a", page.cursor, /^[1-9][0-9]{0,18}$/);
+  const before = decodeCursor("a", page.cursor, { test: isCursorBigint });
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view_audit_log", orgObject(orgId));
   const rows = await listAuditEvents(

@@ -12,6 +12,7 @@ import { shareTuples } from "../../domain/tuples.js";
 import { runChange, runChangeAndRead, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import { isCursorId, isCursorTimestamp } from "../organizations/cursor.js";
 import * as repo from "./repo.js";
 
 /**
@@ -85,7 +86,7 @@ function decodeCursor(cursor: string | undefined) {
   if (!cursor) return null;
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof v?.c === "string" && typeof v?.i === "string" && !Number.isNaN(Date.parse(v.c))) {
+    if (isCursorTimestamp(v?.c) && isCursorId(v?.i)) {
       return { createdAt: v.c as string, id: v.i as string };
     }
   } catch {}

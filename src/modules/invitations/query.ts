@@ -3,6 +3,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Forbidden, InvalidInput } from "../../domain/errors.js";
 import { PLATFORM_OBJECT } from "../../domain/tuples.js";
 import { engineObject } from "../../engine/ids.js";
+import { isCursorId, isCursorTimestamp } from "../organizations/cursor.js";
 import { toView } from "./lifecycle.js";
 import { type InvitationStatus, type InvitationType, listInvitations } from "./repo.js";
 
@@ -50,13 +51,10 @@ function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
 }
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
-
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof createdAt === "string" && typeof id === "string" && CURSOR_TIME.test(createdAt))
-      return { createdAt, id };
+    if (isCursorTimestamp(createdAt) && isCursorId(id)) return { createdAt, id };
   } catch {}
   throw InvalidInput("invalid-cursor", "the cursor is not one this API returned");
 }

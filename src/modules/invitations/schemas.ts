@@ -1,12 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_LEVELS, ORG_ROLES, RESOURCE_TYPES } from "../../engine/permissions.js";
-import { IdSchema, PageQuerySchema, ServerIdSchema } from "../../http/openapi.js";
+import { IdSchema, PageQuerySchema, ServerIdSchema, storableText, textSchema } from "../../http/openapi.js";
 
 const Email = z
   .string()
   .trim()
   .max(320)
   .regex(/^[^\s@]{1,64}@[^\s@]{1,255}$/, "not an email address")
+  .refine(storableText, "must not contain NUL characters or unpaired UTF-16 surrogates")
   .transform((e) => e.toLowerCase())
   .openapi({ example: "ada@example.com" });
 const Role = z.enum(ORG_ROLES);
@@ -18,7 +19,7 @@ const ExpiresInDays = z
   .max(30)
   .optional()
   .openapi({ description: "1-30; default 7 (configurable)" });
-const Name = z.string().trim().min(1).max(200);
+const Name = textSchema(200);
 
 const Share = z.object({
   resource: z.object({ type: z.enum(RESOURCE_TYPES), id: IdSchema }),

@@ -31,9 +31,14 @@ export async function findOrganization(sql: Sql, id: string): Promise<Organizati
   return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
 }
 
-/** The organization row locked: every verb that can lower the admin count takes it first (R-O6). */
+/**
+ * The organization row locked: every verb that can lower the admin count takes
+ * it first (R-O6). FOR NO KEY UPDATE: the key is never changed, and the FOR KEY
+ * SHARE lock that inserting a grant or membership takes on it (foreign key)
+ * does not wait for it (src/domain/lock-order.ts).
+ */
 export async function lockOrganization(sql: Sql, id: string): Promise<OrganizationRow | undefined> {
-  const [r] = await sql`select id, name, created_at from organizations where id = ${id} for update`;
+  const [r] = await sql`select id, name, created_at from organizations where id = ${id} for no key update`;
   return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
 }
 

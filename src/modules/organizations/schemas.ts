@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ORG_ROLES } from "../../engine/permissions.js";
-import { IdSchema, PageQuerySchema, ServerIdSchema } from "../../http/openapi.js";
+import { IdSchema, PageQuerySchema, ServerIdSchema, textSchema } from "../../http/openapi.js";
 
 export const OrgParams = z.object({
   orgId: ServerIdSchema.openapi({ param: { name: "orgId", in: "path" }, example: "org_3f2a…" }),
@@ -12,9 +12,7 @@ export const MemberParams = OrgParams.extend({
 
 export const RoleSchema = z.enum(ORG_ROLES);
 
-export const RenameBody = z
-  .object({ name: z.string().trim().min(1, "must not be empty").max(200) })
-  .openapi("RenameOrganization");
+export const RenameBody = z.object({ name: textSchema(200) }).openapi("RenameOrganization");
 
 export const RoleBody = z.object({ role: RoleSchema }).openapi("MemberRoleInput");
 

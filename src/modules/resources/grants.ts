@@ -72,15 +72,14 @@ export async function putGrant(
       let organizationId = found.organizationId;
       let cooperationId: string | null = null;
       let actorOrgId: string | null = null;
-      if (side === "partner") {
-        // Cooperation before resource: the lock order of the cooperation verbs.
+      // The lock order (src/domain/lock-order.ts): memberships, the resource
+      // (a shared row lock keeps it from being deleted or moved), then the cooperation.
+      if (side === "partner")
         actorOrgId = (await repo.membershipOf(uow.tx, ctx.actorId, true))?.organizationId ?? null;
-        cooperationId = actorOrgId
-          ? await lockActiveCooperation(uow, found.organizationId, actorOrgId)
-          : null;
-      }
-      // A shared row lock keeps the resource from being deleted or moved meanwhile.
       const r = await loadResource(uow.tx, input.type, input.id, "share");
+      if (side === "partner") {
+        cooperationId = actorOrgId ? await lockActiveCooperation(uow, r.organizationId, actorOrgId) : null;
+      }
       const grantee = await repo.membershipOf(uow.tx, input.userId, true);
       if (side === "owner") {
         if (grantee?.organizationId !== r.organizationId) {
@@ -98,7 +97,7 @@ export async function putGrant(
       if (grantee.role === "external" && input.level !== "viewer") {
         throw Forbidden("level-above-external-cap", "an external member may hold at most viewer");
       }
-      const before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
+      let before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
       const after: repo.GrantRow = {
         resourceType: r.type,
         resourceId: r.id,
@@ -107,10 +106,15 @@ export async function putGrant(
         organizationId,
         cooperationId,
       };
+      // No row to lock yet: a concurrent first grant can win the insert. Then
+      // its row (committed by now) is this change's `before`, so the tuple
+      // delta replaces its tuples instead of leaving them behind.
+      if (!before && !(await repo.insertGrant(uow.tx, { ...after, grantedBy: ctx.actorId })))
+        before = await repo.findGrant(uow.tx, r.type, r.id, input.userId, true);
       if (before && before.level === after.level && before.cooperationId === after.cooperationId) {
         return { row: after, created: false };
       }
-      await repo.upsertGrant(uow.tx, { ...after, grantedBy: ctx.actorId });
+      if (before) await repo.upsertGrant(uow.tx, { ...after, grantedBy: ctx.actorId });
       uow.tuples(before ? grantTuples(before) : [], grantTuples(after));
       grantAudit(uow, r.organizationId, before, after);
       return { row: after, created: !before };

@@ -25,21 +25,12 @@ export function withinCap(shareLevels: readonly JobLevel[], wanted: JobLevel): b
   return shareLevels.some((s) => levelAtLeast(s, wanted));
 }
 
-/** Thrown to restart a unit of work whose lock order could not be kept (treated as a serialization failure). */
-export class RetryableConflict extends Error {
-  readonly code = "40001";
-  constructor() {
-    super("lock order changed; retry");
-  }
-}
-
 /**
  * Run a unit of work again when PostgreSQL aborted it to break a deadlock
  * (40P01) or a serialization failure (40001). The aborted attempt rolled back
  * before its engine write (runChange writes tuples last), so a retry is safe.
- * Lock order is cooperations before resources, but the set of cooperations a
- * resource touches is only known once its row is locked, so a rare cycle with
- * a concurrent share change remains possible; retrying resolves it.
+ * Every verb follows one lock order (src/domain/lock-order.ts); what remains
+ * are cycles through locks PostgreSQL takes itself (foreign-key checks).
  */
 export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   for (let i = 1; ; i++) {

@@ -151,6 +151,19 @@ export async function findGrant(db: Db, type: ResourceType, id: string, userId: 
   return rows[0] ? grant(rows[0]) : null;
 }
 
+/**
+ * Insert a grant unless one exists; false when a row was there (possibly one a
+ * concurrent change inserted and committed while this insert waited on the
+ * unique index: the caller must then read and lock it as its `before`).
+ */
+export async function insertGrant(db: Db, g: GrantRow & { grantedBy: string }): Promise<boolean> {
+  const rows =
+    await db`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
+    values (${g.resourceType}, ${g.resourceId}, ${g.userId}, ${g.level}, ${g.organizationId}, ${g.cooperationId}, ${g.grantedBy})
+    on conflict (resource_type, resource_id, user_id) do nothing returning 1`;
+  return rows.length === 1;
+}
+
 export async function upsertGrant(db: Db, g: GrantRow & { grantedBy: string }): Promise<void> {
   await db`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
     values (${g.resourceType}, ${g.resourceId}, ${g.userId}, ${g.level}, ${g.organizationId}, ${g.cooperationId}, ${g.grantedBy})

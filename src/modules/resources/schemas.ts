@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_LEVELS } from "../../engine/permissions.js";
-import { IdSchema, PageQuerySchema, ServerIdSchema } from "../../http/openapi.js";
+import { IdSchema, PageQuerySchema, ServerIdSchema, textSchema } from "../../http/openapi.js";
 
 /** Request and response shapes of the resources module (API.md "Resources and grants"). */
 
-const Name = z.string().trim().min(1).max(200);
+const Name = textSchema(200);
 
 export const PortfolioBody = z
   .object({ organizationId: ServerIdSchema, name: Name })

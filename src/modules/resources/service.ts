@@ -1,14 +1,15 @@
 import { requirePermission } from "../../domain/authorize.js";
-import { detachResourceFromCooperations, lockCooperation } from "../../domain/cooperations.js";
+import { detachResourceFromCooperations } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, NotFound } from "../../domain/errors.js";
+import { lockCooperations } from "../../domain/lock-order.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { ensureUser } from "../../domain/users.js";
 import { engineObject } from "../../engine/ids.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { removeAllAccess } from "./access.js";
-import { RetryableConflict, retryOnDeadlock } from "./levels.js";
+import { retryOnDeadlock } from "./levels.js";
 import * as repo from "./repo.js";
 
 /**
@@ -141,22 +142,17 @@ async function upsertPark(
 }
 
 /**
- * Lock a park or portfolio for a move or delete, cooperations first: share
- * changes and delegations lock the cooperation, then the resource, so this
- * side must never wait on a cooperation while holding the resource. The set
- * of cooperations touching the resource is read again under the row lock; if
- * one appeared meanwhile, the attempt restarts (retryOnDeadlock) instead of
- * waiting for it.
+ * Lock a park or portfolio for a move or delete, in the lock order
+ * (src/domain/lock-order.ts): the resource row first, then the cooperations
+ * touching it, read under the row lock (no share or delegation can be added
+ * to it meanwhile).
  */
 async function lockForChange(uow: UnitOfWork, type: ResourceType, id: string) {
-  const held = await repo.cooperationsTouching(uow.tx, type, id);
-  for (const coopId of held) await lockCooperation(uow, coopId);
   const row =
     type === "park"
       ? await repo.findPark(uow.tx, id, "update")
       : await repo.findPortfolio(uow.tx, id, "update");
-  const now = await repo.cooperationsTouching(uow.tx, type, id);
-  if (now.some((c) => !held.includes(c))) throw new RetryableConflict();
+  if (row) await lockCooperations(uow, await repo.cooperationsTouching(uow.tx, type, id));
   return row;
 }
 
