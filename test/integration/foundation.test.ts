@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapEngine, loadModelFile } from "../../src/engine/bootstrap.js";
+import { Engine } from "../../src/engine/client.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg } from "../support/factories.js";
 
@@ -54,10 +55,18 @@ describe("foundation", () => {
   });
 
   it("bootstraps the store and model idempotently across restarts", async () => {
+    // A second engine client of its own: bootstrapping pins the client to the
+    // new store, and the shared one must stay on this test's store.
+    const engine = new Engine({
+      apiUrl: t.engine.opts.apiUrl,
+      timeoutMs: t.config.OPENFGA_TIMEOUT_MS,
+      searchTimeoutMs: t.config.OPENFGA_SEARCH_TIMEOUT_MS,
+    });
+    const pinned = [t.engine.storeId, t.engine.modelId];
     const model = await loadModelFile();
     const name = `idem-${Date.now()}`;
-    const first = await bootstrapEngine(t.engine, { storeName: name, model });
-    const second = await bootstrapEngine(t.engine, { storeName: name, model });
+    const first = await bootstrapEngine(engine, { storeName: name, model });
+    const second = await bootstrapEngine(engine, { storeName: name, model });
     expect(first.createdStore).toBe(true);
     expect(first.wroteModel).toBe(true);
     expect(second).toMatchObject({
@@ -66,7 +75,9 @@ describe("foundation", () => {
       createdStore: false,
       wroteModel: false,
     });
-    await t.engine.admin.deleteStore({ storeId: first.storeId });
+    await engine.admin.deleteStore({ storeId: first.storeId });
+    engine.close();
+    expect([t.engine.storeId, t.engine.modelId]).toEqual(pinned);
   });
 
   it("creates organizations through the service layer with engine tuples", async () => {
