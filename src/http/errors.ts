@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { DomainError, type ErrorKind, type FieldError } from "../domain/errors.js";
+import { isRetryableConflict, pgCode } from "../domain/pg-errors.js";
 
 /** The only mapping from error kinds to HTTP statuses. */
 const STATUS: Record<ErrorKind, number> = {
@@ -119,8 +120,8 @@ export function databaseTrouble(
   depth = 0,
 ): "database-unavailable" | "transaction-conflict" | undefined {
   if (!err || typeof err !== "object" || depth > 3) return undefined;
-  const code = String((err as { code?: unknown }).code ?? "");
-  if (code === "40001" || code === "40P01") return "transaction-conflict";
+  const code = pgCode(err);
+  if (isRetryableConflict(err)) return "transaction-conflict";
   if (/^(08|53|57P)/.test(code) || code === "55000") return "database-unavailable";
   if (CONNECTION_CODES.test(code)) return "database-unavailable";
   for (const inner of [
