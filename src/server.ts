@@ -110,16 +110,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   // change's transaction is open); PGlite is one session, so not there.
   const journalSql = dbUrl && poolMax > 1 ? createDb({ url: dbUrl, max: 2 }) : undefined;
   if (config.METRICS_ENABLED && !customModel) metrics().registerDbCollectors(sql);
-  const engine = new Engine({
-    apiUrl: fgaUrl,
-    apiToken: config.OPENFGA_API_TOKEN,
-    storeId: config.OPENFGA_STORE_ID,
-    modelId: config.OPENFGA_MODEL_ID,
-    timeoutMs: config.OPENFGA_TIMEOUT_MS,
-    searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
-    maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
-    queueMax: config.ENGINE_QUEUE_MAX,
-  });
+  const engine = Engine.fromConfig(config, { apiUrl: fgaUrl });
   // The decision cache's revision reads get their own connection, so they never queue behind changes.
   const fenceSql = journalSql ? createDb({ url: dbUrl!, max: 1 }) : undefined;
   const decisions = buildDecisionCache({
