@@ -1,6 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import type { Deps } from "./domain/deps.js";
-import { recordActor } from "./domain/users.js";
+import { ensureUser } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { problemResponse, renderError } from "./http/errors.js";
@@ -62,7 +62,11 @@ export function createApp(deps: AppDeps) {
     }
     return requireActor()(c, async () => {
       const actor = c.get("actor")!;
-      await recordActor(deps.sql, actor.id, actor.email);
+      // Every management request records its actor (and a newly verified email)
+      // first, in one statement of its own: being seen is not a domain change, so
+      // it is kept even when the verb is then refused, and it writes no audit
+      // record (API.md "Authentication").
+      await ensureUser(deps.sql, actor.id, actor.email);
       await next();
     });
   });

@@ -8,7 +8,7 @@ import { isRetryableConflict } from "./pg-errors.js";
 import { writeEngine } from "./revision.js";
 import { ChangeState, compensate } from "./settle.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { type Delta, diffTuples, type Tuple } from "./tuples.js";
+import { diffTuples, type Tuple } from "./tuples.js";
 
 export interface AuditEntry {
   action: string;
@@ -39,11 +39,6 @@ export class UnitOfWork {
   /** Record the tuples an entity implied before and after the change. */
   tuples(before: Tuple[], after: Tuple[]): void {
     const d = diffTuples(before, after);
-    this.writes.push(...d.writes);
-    this.deletes.push(...d.deletes);
-  }
-
-  delta(d: Delta): void {
     this.writes.push(...d.writes);
     this.deletes.push(...d.deletes);
   }

@@ -11,8 +11,6 @@ const STATUS: Record<ErrorKind, number> = {
   "not-found": 404,
   conflict: 409,
   gone: 410,
-  "payload-too-large": 413,
-  "unsupported-media-type": 415,
   unavailable: 503,
 };
 

@@ -6,7 +6,6 @@ import { lockCooperations } from "../../domain/lock-order.js";
 import { isPgError, PG } from "../../domain/pg-errors.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
-import { ensureUser } from "../../domain/users.js";
 import { engineObject } from "../../engine/ids.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { removeAllAccess } from "./access.js";
