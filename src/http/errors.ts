@@ -58,6 +58,7 @@ export function problemResponse(
     ...extra,
     requestId: c.get("requestId") as string | undefined,
   };
+  c.set("problemCode", code);
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   // A fresh Response does not carry headers set earlier with c.header(): echo the request id here.
   const requestId = c.get("requestId") as string | undefined;

@@ -66,11 +66,13 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, t
     const actor = c.get("actor")?.id;
     if (actor) span.setAttribute("enduser.id", actor);
     span.end();
-    c.get("log")[status >= 500 ? "warn" : "info"](
+    c.get("log")[status >= 500 ? "error" : "info"](
       {
         method: c.req.method,
         route,
         status,
+        outcome: outcomeOf(status),
+        code: c.get("problemCode"),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         actor,
         apiKey: c.get("apiKeyName"),
@@ -78,6 +80,11 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, t
       "request",
     );
   }
+}
+
+/** The request's outcome for the log: answered, refused (the caller's error) or failed (ours or a dependency's). */
+function outcomeOf(status: number): "ok" | "refused" | "failed" {
+  return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
 }
 
 /**
