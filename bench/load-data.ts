@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { activateCooperation, createPendingCooperation } from "../src/domain/cooperations.js";
 import type { ActorContext, Deps } from "../src/domain/deps.js";
 import { addMember, createOrganization } from "../src/domain/organizations.js";
 import { type Delta, grantTuples, parkTuples, portfolioTuples } from "../src/domain/tuples.js";
 import { runChange, type UnitOfWork } from "../src/domain/unit-of-work.js";
+import { activateCooperation, createPendingCooperation } from "../src/modules/cooperations/index.js";
 import { putGrant } from "../src/modules/resources/grants.js";
 import { putPark, putPortfolio } from "../src/modules/resources/service.js";
 import type { DatasetSpec, GrantSpec } from "./dataset.js";

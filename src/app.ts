@@ -10,6 +10,7 @@ import { auditRoutes } from "./modules/audit/routes.js";
 import { cooperationsRoutes } from "./modules/cooperations/routes.js";
 import { decisionsRoutes } from "./modules/decisions/routes.js";
 import { gatewayRoutes } from "./modules/gateway/routes.js";
+import { revokeOnPendingEnded } from "./modules/invitations/cooperation-link.js";
 import { invitationsRoutes } from "./modules/invitations/routes.js";
 import { organizationsRoutes } from "./modules/organizations/routes.js";
 import { platformRoutes } from "./modules/platform/routes.js";
@@ -80,7 +81,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", platformRoutes(deps));
   app.route("/", organizationsRoutes(deps));
   app.route("/", resourcesRoutes(deps));
-  app.route("/", cooperationsRoutes(deps));
+  app.route("/", cooperationsRoutes(deps, { onPendingEnded: revokeOnPendingEnded(deps) }));
   app.route("/", invitationsRoutes(deps));
   app.route("/", auditRoutes(deps));
 

@@ -1,5 +1,4 @@
 import type { ResourceType } from "../engine/permissions.js";
-import { type CooperationRow, lockCooperation } from "./cooperations.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 /**
@@ -12,7 +11,7 @@ import type { UnitOfWork } from "./unit-of-work.js";
  *   2. memberships;
  *   3. resources: portfolios, then parks (FOR SHARE to keep one from moving
  *      or going away, FOR UPDATE to move or delete it);
- *   4. cooperations;
+ *   4. cooperations (src/modules/cooperations/aggregate.ts, lockCooperations);
  *   5. shares, then grants.
  *
  * A verb that learns what to lock only under an earlier lock (which
@@ -39,11 +38,4 @@ export async function lockResources(
   if (portfolios.length)
     await uow.tx`select id from portfolios where id = any(${portfolios}) order by id ${clause}`;
   if (parks.length) await uow.tx`select id from parks where id = any(${parks}) order by id ${clause}`;
-}
-
-/** Class 4: lock cooperations in id order. */
-export async function lockCooperations(uow: UnitOfWork, ids: string[]): Promise<CooperationRow[]> {
-  const out: CooperationRow[] = [];
-  for (const id of [...new Set(ids)].sort()) out.push(await lockCooperation(uow, id));
-  return out;
 }

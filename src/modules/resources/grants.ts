@@ -1,4 +1,3 @@
-import { lockCooperation } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
 import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
@@ -6,6 +5,7 @@ import { grantTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject, engineUser } from "../../engine/ids.js";
 import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permissions.js";
+import { lockCooperation } from "../cooperations/index.js";
 import { grantAudit, removeGrant } from "./access.js";
 import { effectiveLevel, levelsAtOrBelow, retryOnDeadlock, withinCap } from "./levels.js";
 import * as repo from "./repo.js";
