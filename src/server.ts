@@ -119,6 +119,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
     maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
     queueMax: config.ENGINE_QUEUE_MAX,
+    queueWaitMs: config.ENGINE_QUEUE_WAIT_MS,
   });
   // The decision cache's revision reads get their own connection, so they never queue behind changes.
   const fenceSql = journalSql ? createDb({ url: dbUrl!, max: 1 }) : undefined;

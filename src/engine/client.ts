@@ -26,6 +26,8 @@ export interface EngineOptions {
   maxInFlight?: number;
   /** Check units that may wait for a slot; beyond them a call is refused (503). Default 256. */
   queueMax?: number;
+  /** How long a call may wait for a slot (predicted or actual) before it is refused (503); default 2000. */
+  queueWaitMs?: number;
 }
 
 export interface CheckItem {
@@ -88,6 +90,10 @@ export class Engine {
     this.modelId = opts.modelId;
   }
 
+  private get queueWaitMs(): number {
+    return this.opts.queueWaitMs ?? 2000;
+  }
+
   pin(storeId: string, modelId: string): void {
     this.storeId = storeId;
     this.modelId = modelId;
@@ -121,7 +127,7 @@ export class Engine {
     const ids = this.ids();
     const timeout = this.opts.timeoutMs;
     return this.observe("check", { "authz.relation": item.relation, "authz.object": item.object }, () =>
-      this.limiter.run(1, timeout, async () => {
+      this.limiter.run(1, this.queueWaitMs, async () => {
         const res = await this.post(
           `/stores/${ids.storeId}/check`,
           { tuple_key: item, context: at, authorization_model_id: ids.authorizationModelId },
@@ -151,7 +157,7 @@ export class Engine {
       while (next < chunks.length) {
         const [start, slice] = chunks[next++]!;
         const res = (await this.observe("batch_check", { "authz.items": slice.length }, () =>
-          this.limiter.run(slice.length, timeout, () =>
+          this.limiter.run(slice.length, this.queueWaitMs, () =>
             this.post(
               `/stores/${ids.storeId}/batch-check`,
               {

@@ -94,6 +94,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
     searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
     maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
     queueMax: config.ENGINE_QUEUE_MAX,
+    queueWaitMs: config.ENGINE_QUEUE_WAIT_MS,
   });
   // Every test app decides through the cache as production does (DECISION_CACHE_SIZE=0 to test without).
   const decisions = buildDecisionCache({
