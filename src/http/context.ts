@@ -6,6 +6,8 @@ export interface AppVariables {
   log: Logger;
   apiKeyName?: string;
   actor?: { id: string; email: string | null };
+  /** The problem `code` of an error answer, for the request's log line. */
+  problemCode?: string;
 }
 
 export type AppEnv = { Variables: AppVariables };

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { DomainError, type ErrorKind, type FieldError } from "../domain/errors.js";
+import type { AppEnv } from "./context.js";
 
 /** The only mapping from error kinds to HTTP statuses. */
 const STATUS: Record<ErrorKind, number> = {
@@ -59,6 +60,7 @@ export function problemResponse(
     ...extra,
     requestId: c.get("requestId") as string | undefined,
   };
+  (c as Context<AppEnv>).set("problemCode", code);
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   // A fresh Response does not carry headers set earlier with c.header(): echo the request id here.
   const requestId = c.get("requestId") as string | undefined;

@@ -10,7 +10,8 @@ import {
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { routePath } from "hono/route";
 import type { Logger } from "pino";
-import { noteError, tracer } from "../telemetry.js";
+import { accessLogger } from "../logger.js";
+import { noteError, tracer, tracesRecorded } from "../telemetry.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
@@ -27,6 +28,7 @@ const headerGetter = {
  * request, continuing a caller's W3C `traceparent`.
  */
 export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
+  const access = accessLogger(log);
   return async (c, next) => {
     const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
     const span = tracer().startSpan(
@@ -35,15 +37,24 @@ export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
       parent,
     );
     const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
-    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, span, traceId));
+    if (!tracesRecorded()) return handle(c, next, log, access, span, traceId);
+    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, access, span, traceId));
   };
 }
 
-async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, traceId?: string) {
+async function handle(
+  c: Context<AppEnv>,
+  next: Next,
+  log: Logger,
+  access: Logger,
+  span: Span,
+  traceId?: string,
+) {
   const given = c.req.header("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const bindings = traceId ? { requestId, traceId } : { requestId };
   c.set("requestId", requestId);
-  c.set("log", log.child(traceId ? { requestId, traceId } : { requestId }));
+  c.set("log", log.child(bindings));
   c.header("X-Request-ID", requestId);
   span.setAttribute("authz.request_id", requestId);
   const started = performance.now();
@@ -66,11 +77,14 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, t
     const actor = c.get("actor")?.id;
     if (actor) span.setAttribute("enduser.id", actor);
     span.end();
-    c.get("log")[status >= 500 ? "warn" : "info"](
+    access[status >= 500 ? "error" : "info"](
       {
+        ...bindings,
         method: c.req.method,
         route,
         status,
+        outcome: status < 400 ? "success" : status < 500 ? "refused" : "error",
+        code: c.get("problemCode"),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         actor,
         apiKey: c.get("apiKeyName"),
