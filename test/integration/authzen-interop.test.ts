@@ -51,7 +51,10 @@ function scenario(
   });
 }
 
-function decisions(post: (path: string, req: unknown) => Promise<{ status: number; body: any }>, file: string) {
+function decisions(
+  post: (path: string, req: unknown) => Promise<{ status: number; body: any }>,
+  file: string,
+) {
   describe(`${file} evaluation`, () => {
     for (const v of vectors<boolean>(file, "evaluation")) {
       it(named(v), async () => {
@@ -74,9 +77,13 @@ function decisions(post: (path: string, req: unknown) => Promise<{ status: numbe
   });
 }
 
-scenario("AuthZEN interop: Todo", { model: "authzen-todo.fga", tuples: "authzen-todo.tuples.yaml" }, (post) => {
-  for (const file of ["todo-00.json", "todo-01.json", "todo-02.json"]) decisions(post, file);
-});
+scenario(
+  "AuthZEN interop: Todo",
+  { model: "authzen-todo.fga", tuples: "authzen-todo.tuples.yaml" },
+  (post) => {
+    for (const file of ["todo-00.json", "todo-01.json", "todo-02.json"]) decisions(post, file);
+  },
+);
 
 scenario(
   "AuthZEN interop: API gateway",
