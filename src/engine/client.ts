@@ -39,6 +39,12 @@ export interface CheckItem {
 export interface BatchResult {
   allowed: boolean;
   error?: string;
+  /**
+   * The engine judged the item's input, not itself (its `input_error`: an
+   * unknown type or relation, a malformed id, a condition's missing or
+   * mistyped context): a deny, never worth a retry.
+   */
+  refused?: boolean;
 }
 
 /**
@@ -171,12 +177,18 @@ export class Engine {
               timeout,
             ),
           ),
-        )) as { result?: Record<string, { allowed?: boolean; error?: { message?: string } }> };
+        )) as {
+          result?: Record<string, { allowed?: boolean; error?: { message?: string; input_error?: string } }>;
+        };
         for (const [id, r] of Object.entries(res.result ?? {})) {
           const idx = Number(id);
           if (!(idx >= start && idx < start + slice.length)) continue;
           out[idx] = r.error
-            ? { allowed: false, error: r.error.message || "engine error" }
+            ? {
+                allowed: false,
+                error: r.error.message || "engine error",
+                ...(r.error.input_error ? { refused: true } : {}),
+              }
             : { allowed: r.allowed === true };
         }
       }

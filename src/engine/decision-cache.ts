@@ -181,7 +181,7 @@ export class DecisionCache {
   private async retryErrors(items: CheckItem[], rs: BatchResult[], at: At): Promise<BatchResult[]> {
     return Promise.all(
       rs.map(async (r, i) => {
-        if (!r.error || /invalid|not found|validation/i.test(r.error)) return r;
+        if (!r.error || r.refused || /invalid|not found|validation/i.test(r.error)) return r;
         try {
           return { allowed: await this.engine.check(items[i]!, at) };
         } catch {

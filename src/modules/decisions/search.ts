@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
-import { type CheckItem, Engine, engineError } from "../../engine/client.js";
+import { type BatchResult, type CheckItem, Engine, engineError } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { modelId } from "../../engine/ids.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
@@ -224,12 +224,22 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
     return t.ok ? [t.item] : [];
   });
   const at = engineContext(deps, ctx, Engine.now());
-  const answers = checks.length ? await decider(deps).batchCheck(checks, at) : [];
+  let answers: BatchResult[] = [];
+  try {
+    if (checks.length) answers = await decider(deps).batchCheck(checks, at);
+  } catch (err) {
+    // The engine refused the whole BatchCheck (a custom model's subject or
+    // resource id it does not accept, say): ask each alone below, where a refusal holds no action.
+    if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
+    answers = checks.map(() => ({ allowed: false, error: (err as Error).message }));
+  }
   // An unanswered item (the decider already retried it once) would make the
   // list silently shorter: ask once more, which fails closed (503) if the
-  // engine still does not answer.
+  // engine still does not answer. A custom model's refused item holds no action.
   for (const [i, a] of answers.entries()) {
-    if (a.error) answers[i] = { allowed: await checkOrRefused(deps, checks[i]!, at) };
+    if (!a.error) continue;
+    const refused = a.refused === true && !deps.managementEnabled;
+    answers[i] = { allowed: refused ? false : await checkOrRefused(deps, checks[i]!, at) };
   }
   const held = checks.filter((_, i) => answers[i]!.allowed).map((c) => ({ name: c.relation }));
   return paginate(held, q.page?.token, q.page?.limit, parts);
