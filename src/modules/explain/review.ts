@@ -108,8 +108,17 @@ export async function listAccess(
 /** Ask the engine the lvl_* relations of every listed user; where it disagrees, its levels stand. */
 async function checkWithEngine(deps: Deps, object: string, page: AccessItem[]): Promise<void> {
   const asks = page.flatMap((item) => JOB_LEVELS.map((level) => ({ item, level })));
-  const answers = await deps.engine.batchCheck(
-    asks.map(({ item, level }) => ({ user: engineUser(item.userId), relation: `lvl_${level}`, object })),
+  const checks = asks.map(({ item, level }) => ({
+    user: engineUser(item.userId),
+    relation: `lvl_${level}`,
+    object,
+  }));
+  const answers = await deps.engine.batchCheck(checks);
+  // An item the engine did not answer is asked alone (a failure there is a 503, never a guess).
+  await Promise.all(
+    answers.map(async (a, i) => {
+      if (a.error) answers[i] = { allowed: await deps.engine.check(checks[i]!) };
+    }),
   );
   for (const item of page) {
     const engine = new Set(asks.filter((a, i) => a.item === item && answers[i]?.allowed).map((a) => a.level));
