@@ -6,6 +6,7 @@ import {
   explained,
   inconsistencies,
   park,
+  patient,
   portfolio,
   putShare,
   sharedWorld,
@@ -28,7 +29,7 @@ async function allPages(path: string, actor: string, limit: number) {
   let cursor: string | null = null;
   for (let i = 0; i < 50; i++) {
     const q: string = `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const res = await t.json("GET", `${path}${q}`, { actor });
+    const res = await patient(t, "GET", `${path}${q}`, { actor });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.items.length).toBeLessThanOrEqual(limit);
     items.push(...res.body.items);
@@ -48,8 +49,8 @@ describe("GET /v1/{parks|portfolios}/{id}/access (can_manage_access)", () => {
       userId: w.pm,
       level: "technical_manager",
     });
-    const full = await t.json("GET", `/v1/parks/${w.park}/access?limit=500`, { actor: w.owner.admin });
-    expect(full.status).toBe(200);
+    const full = await patient(t, "GET", `/v1/parks/${w.park}/access?limit=500`, { actor: w.owner.admin });
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
     expect(full.body.nextCursor).toBeNull();
     const byUser = Object.fromEntries(full.body.items.map((i: any) => [i.userId, i]));
     const ids = w.owner.ids;
@@ -89,7 +90,7 @@ describe("GET /v1/{parks|portfolios}/{id}/access (can_manage_access)", () => {
       reasons: [{ kind: "delegation", level: "technical_manager", effectiveLevel: "technical_manager" }],
     });
     // A partner admin (manage_delegations) sees their own organization only (R-C11).
-    const partnerView = await t.json("GET", `/v1/parks/${w.park}/access`, { actor: w.partner.admin });
+    const partnerView = await patient(t, "GET", `/v1/parks/${w.park}/access`, { actor: w.partner.admin });
     expect(partnerView.body.items.map((i: any) => i.userId).sort()).toEqual([w.partner.admin, w.pm].sort());
     // Pages of 2 give the same list in the same order.
     const paged = await allPages(`/v1/parks/${w.park}/access`, w.owner.admin, 2);
@@ -213,6 +214,28 @@ describe("GET /v1/organizations/{orgId}/shared-with-us (admins)", () => {
   });
 });
 
+describe("OpenAPI", () => {
+  it("documents the three routes with their request and answer schemas", async () => {
+    const doc = await t.json("GET", "/openapi.json", { key: null });
+    expect(doc.status).toBe(200);
+    const ok = (path: string, method: string) => doc.body.paths[path]?.[method]?.responses?.["200"];
+    expect(ok("/v1/explain", "post")).toBeDefined();
+    expect(doc.body.paths["/v1/explain"].post.requestBody).toBeDefined();
+    expect(ok("/v1/parks/{id}/access", "get")).toBeDefined();
+    expect(ok("/v1/portfolios/{id}/access", "get")).toBeDefined();
+    expect(ok("/v1/organizations/{orgId}/shared-with-us", "get")).toBeDefined();
+    for (const name of [
+      "ExplainRequest",
+      "Explanation",
+      "AccessReason",
+      "AccessMissing",
+      "AccessPage",
+      "SharedWithUs",
+    ])
+      expect(doc.body.components.schemas[name], name).toBeDefined();
+  });
+});
+
 describe("consistency: the engine's decision stands, the disagreement is reported and counted", () => {
   it("a tuple deleted behind the database's back: decision false, reasons from the rows, consistent false", async () => {
     const w = await sharedWorld(t);
@@ -241,7 +264,7 @@ describe("consistency: the engine's decision stands, the disagreement is reporte
     expect(await inconsistencies("explain")).toBe(before + 1);
     // The access list asks the engine too: its levels stand, the item says so.
     const accessBefore = await inconsistencies("access");
-    const list = await t.json("GET", `/v1/parks/${w.park}/access`, { actor: w.owner.admin });
+    const list = await patient(t, "GET", `/v1/parks/${w.park}/access`, { actor: w.owner.admin });
     const item = list.body.items.find((i: any) => i.userId === m);
     expect(item).toMatchObject({ consistent: false, levels: [], reasons: [{ kind: "grant" }] });
     expect(list.body.items.filter((i: any) => !i.consistent)).toHaveLength(1);

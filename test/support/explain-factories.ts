@@ -6,6 +6,24 @@ import { addMemberTo, createOrg } from "./factories.js";
 import { orgWithRoles } from "./org-factories.js";
 import { createPark } from "./resource-factories.js";
 
+/**
+ * A request retried while the engine does not answer in time (503), as
+ * coop-factories decide() does: the shared test OpenFGA runs on a small, busy
+ * machine. Any other answer is returned as it is.
+ */
+export async function patient(
+  t: TestContext,
+  method: string,
+  path: string,
+  opts: Parameters<TestContext["json"]>[2],
+) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await t.json(method, path, opts);
+    if (res.status !== 503 || attempt >= 4) return res;
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+}
+
 /** POST /v1/explain as `actor` about `user` (AuthZEN shapes). */
 export function explain(
   t: TestContext,
@@ -14,7 +32,7 @@ export function explain(
   action: string,
   resource: { type: string; id: string },
 ) {
-  return t.json("POST", "/v1/explain", {
+  return patient(t, "POST", "/v1/explain", {
     actor,
     body: { subject: { type: "user", id: user }, action: { name: action }, resource },
   });

@@ -70,7 +70,7 @@ const ref = (r: Ref) => `${r.type} ${r.id}`;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Which shares cap a delegation on `on`: a park's by the share on it or its portfolio (R-C9). */
-function covers(s: ShareFact, on: Ref, snap: ResourceSnapshot): boolean {
+export function covers(s: ShareFact, on: Ref, snap: ResourceSnapshot): boolean {
   if (s.on.type === on.type && s.on.id === on.id) return true;
   return on.type === "park" && s.on.type === "portfolio" && s.on.id === snap.resource.portfolioId;
 }
