@@ -1,3 +1,4 @@
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantTuples, membershipTuples } from "../../src/domain/tuples.js";
 import type { TestContext } from "../support/app.js";
@@ -253,13 +254,32 @@ describe("consistency: the engine's decision stands, the disagreement is reporte
       }),
     });
     t.decisions.clear();
-    const e = await explained(t, m, m, "can_view", park(w.park));
+    // The warning goes to the service's logger: capture it for this request.
+    const lines: any[] = [];
+    const log = t.deps.log;
+    t.deps.log = pino({ level: "warn" }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const e = await explained(t, m, m, "can_view", park(w.park)).finally(() => {
+      t.deps.log = log;
+    });
     expect(e).toMatchObject({
       decision: false,
       consistent: false,
       reasons: [{ kind: "grant", level: "viewer" }],
       missing: [{ kind: "engine-disagrees" }],
     });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        endpoint: "explain",
+        subject: m,
+        action: "can_view",
+        resource: `park:${w.park}`,
+        engine: false,
+        database: true,
+        actor: m,
+        requestId: expect.any(String),
+      }),
+    ]);
     expect(await decide(t, m, "can_view", `park:${w.park}`)).toBe(false);
     expect(await inconsistencies("explain")).toBe(before + 1);
     // The access list asks the engine too: its levels stand, the item says so.

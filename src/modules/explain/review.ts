@@ -97,7 +97,7 @@ export async function listAccess(
   all.sort((a, b) => cmp(a.key, b.key));
   const rest = after ? all.filter((i) => cmp(i.key, after) > 0) : all;
   const page = rest.slice(0, q.limit);
-  await checkWithEngine(deps, object, page);
+  await checkWithEngine(deps, ctx, object, page);
   const last = page.at(-1);
   return {
     items: page.map(({ key: _, ...item }) => item),
@@ -106,7 +106,7 @@ export async function listAccess(
 }
 
 /** Ask the engine the lvl_* relations of every listed user; where it disagrees, its levels stand. */
-async function checkWithEngine(deps: Deps, object: string, page: AccessItem[]): Promise<void> {
+async function checkWithEngine(deps: Deps, ctx: ActorContext, object: string, page: AccessItem[]) {
   const asks = page.flatMap((item) => JOB_LEVELS.map((level) => ({ item, level })));
   const checks = asks.map(({ item, level }) => ({
     user: engineUser(item.userId),
@@ -125,7 +125,7 @@ async function checkWithEngine(deps: Deps, object: string, page: AccessItem[]): 
     const db = new Set(item.levels.flatMap(impliedLevels));
     if (engine.size === db.size && [...db].every((l) => engine.has(l))) continue;
     item.consistent = false;
-    reportInconsistency(deps, "access", {
+    reportInconsistency(deps, ctx, "access", {
       object,
       user: item.userId,
       engine: [...engine],

@@ -137,7 +137,7 @@ export async function explain(deps: Deps, ctx: ActorContext, q: ExplainInput): P
   ]);
   const consistent = decision === computed.reasons.length > 0;
   if (!consistent) {
-    reportInconsistency(deps, "explain", {
+    reportInconsistency(deps, ctx, "explain", {
       subject: q.subject.id,
       action: q.action.name,
       resource: `${q.resource.type}:${q.resource.id}`,
@@ -167,7 +167,15 @@ export async function explain(deps: Deps, ctx: ActorContext, q: ExplainInput): P
 }
 
 /** Log and count a disagreement between the engine and the database. */
-export function reportInconsistency(deps: Deps, endpoint: string, fields: Record<string, unknown>): void {
+export function reportInconsistency(
+  deps: Deps,
+  ctx: ActorContext,
+  endpoint: string,
+  fields: Record<string, unknown>,
+): void {
   metrics().explainInconsistencies.inc({ endpoint });
-  deps.log.warn({ endpoint, ...fields }, "engine and database disagree; the engine's decision stands");
+  deps.log.warn(
+    { endpoint, requestId: ctx.requestId, actor: ctx.actorId, ...fields },
+    "engine and database disagree; the engine's decision stands",
+  );
 }
