@@ -108,6 +108,13 @@ describe("GET /v1/{parks|portfolios}/{id}/access (can_manage_access)", () => {
     );
     const gone = await list(w.owner.admin, "/v1/parks/no-such-park/access");
     expect([gone.status, gone.body.code]).toEqual([404, "park-not-found"]);
+    // Credentials: no key 401, a key without the manage scope 403 (as every management route).
+    for (const path of [`/v1/parks/${w.park}/access`, `/v1/organizations/${w.partner.id}/shared-with-us`]) {
+      const none = await t.json("GET", path, { actor: w.owner.admin, key: null });
+      expect(none.status).toBe(401);
+      expect(none.res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect((await t.json("GET", path, { actor: w.owner.admin, key: "decide" })).status).toBe(403);
+    }
     for (const q of ["?limit=0", "?limit=501", "?limit=x", "?cursor=bm9wZQ", `?cursor=${"A".repeat(600)}`]) {
       const res = await list(w.owner.admin, `/v1/parks/${w.park}/access${q}`);
       expect(res.status, q).toBe(400);
