@@ -291,6 +291,15 @@ describe("POST /v1/explain: for a deny, what is closest", () => {
       });
       expect(await decide(t, w.owner.admin, action, `${resource.type}:${resource.id}`)).toBe(false);
     }
+    const group = await t.json("POST", "/v1/explain", {
+      actor: w.owner.admin,
+      body: { subject: { type: "group", id: "g1" }, action: { name: "can_view" }, resource: park(w.park) },
+    });
+    expect(group.body).toMatchObject({
+      decision: false,
+      consistent: true,
+      missing: [{ kind: "unknown-subject-type", type: "group" }],
+    });
   });
 });
 

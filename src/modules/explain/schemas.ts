@@ -79,7 +79,8 @@ export const MissingSchema = z
     description:
       "What is closest to an allow. kind: not-a-member, no-grant, level-too-low, external-limited (R-O4), " +
       "cooperation-inactive (state paused|pending|expired, since), share-too-low, no-delegation, " +
-      "delegation-capped (R-C9), role-required, staff-role-required, unknown-permission, engine-disagrees",
+      "delegation-capped (R-C9), role-required, staff-role-required, unknown-permission, unknown-subject-type, " +
+      "engine-disagrees",
   });
 
 export const ExplainSchema = z

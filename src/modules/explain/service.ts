@@ -84,10 +84,8 @@ function fromResource(snap: ResourceSnapshot, userId: string, action: string, no
 async function compute(deps: Deps, q: ExplainInput, r: ResourceFacts | null, now: Date): Promise<Computed> {
   const { subject, action, resource } = q;
   if (subject.type !== "user") {
-    return {
-      reasons: [],
-      missing: [unknownPermission(resource.type, `${action.name} for a ${subject.type}`)],
-    };
+    const message = `subjects of type ${subject.type} hold no permissions in this model: always a deny`;
+    return { reasons: [], missing: [{ kind: "unknown-subject-type", type: subject.type, message }] };
   }
   return repo.inSnapshot(deps.sql, async (tx) => {
     if (r) {
