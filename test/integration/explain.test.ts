@@ -237,7 +237,7 @@ describe("POST /v1/explain: for a deny, what is closest", () => {
       consistent: true,
       missing: [{ kind: "cooperation-inactive", cooperationId: w.coopId, state: "paused", since: null }],
     });
-    expect(e.missing[0].message).toMatch(/paused/);
+    expect(e.missing[0].message).toMatch(/^partner admin, but cooperation .* is paused/);
   });
 
   it("R-C5 R-C6 partner admin, but the cooperation expired since …", async () => {

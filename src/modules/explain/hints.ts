@@ -43,9 +43,10 @@ export function unknownPermission(type: string, action: string): Missing {
   };
 }
 
-function inactive(c: CooperationFact, now: Date): Missing {
+function inactive(c: CooperationFact, role: OrgRole, now: Date): Missing {
   const state = readState(c, now);
   const since = state === "expired" ? c.expiresAt!.toISOString() : null;
+  const who = role === "admin" ? "partner admin" : `${role} of the partner organization`;
   return {
     kind: "cooperation-inactive",
     cooperationId: c.id,
@@ -55,8 +56,8 @@ function inactive(c: CooperationFact, now: Date): Missing {
     since,
     message:
       state === "expired"
-        ? `cooperation ${c.id} expired since ${since}: nothing is shared (R-C6)`
-        : `cooperation ${c.id} is ${state}: nothing is shared (R-C6)`,
+        ? `${who}, but cooperation ${c.id} expired since ${since}: nothing is shared (R-C6)`
+        : `${who}, but cooperation ${c.id} is ${state}: nothing is shared (R-C6)`,
   };
 }
 
@@ -111,7 +112,7 @@ function levelHints(
   if (coops.length === 0) return [notMember(ownerId, m.organizationId)];
   for (const c of coops) {
     if (!isLive(c, now)) {
-      out.push(inactive(c, now));
+      out.push(inactive(c, m.role, now));
       continue;
     }
     const shares = snap.shares.filter((s) => s.cooperationId === c.id);
@@ -201,7 +202,7 @@ export function resourceHints(snap: ResourceSnapshot, userId: string, action: st
   if (!m) return [notMember(ownerId, null)];
   if (m.organizationId === ownerId) return [roleRequired(ownerId, roles, m.role)];
   const coops = cooperationsFor(snap, m.organizationId);
-  const paused = coops.filter((c) => !isLive(c, now)).map((c) => inactive(c, now));
+  const paused = coops.filter((c) => !isLive(c, now)).map((c) => inactive(c, m.role, now));
   if (action === "can_manage_access" && m.role === "admin" && paused.length > 0) return paused;
   const note =
     coops.length > 0
