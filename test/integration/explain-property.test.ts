@@ -47,6 +47,9 @@ const spec = fc.record({
   shares: fc.array(fc.option(level, { nil: null }), { minLength: 3, maxLength: 3 }),
   delegations: fc.array(fc.record({ user: fc.nat(), on: slot, level }), { maxLength: 3 }),
   paused: fc.boolean(),
+  // R-C5: an expiry ahead (the conditioned partner tuple); R-H1: the second park moves into the first portfolio.
+  expires: fc.boolean(),
+  move: fc.boolean(),
   // A later role change (R-O4: a member demoted to external keeps grants above viewer).
   demote: fc.option(fc.nat(), { nil: null }),
   picks: fc.array(fc.nat(), { minLength: 64, maxLength: 64 }),
@@ -96,6 +99,16 @@ async function build(s: Spec) {
       actor: owner.admin,
       body: { role: "external" },
     });
+  }
+  if (s.move) {
+    const body = { portfolioId: owner.portfolioId, name: "moved" };
+    expect((await t.json("PUT", `/v1/parks/${k2}`, { actor: owner.admin, body })).status).toBe(200);
+  }
+  if (s.expires) {
+    const body = { expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
+    expect((await t.json("PATCH", `/v1/cooperations/${coop.id}`, { actor: owner.admin, body })).status).toBe(
+      200,
+    );
   }
   if (s.paused) await t.json("POST", `/v1/cooperations/${coop.id}/pause`, { actor: owner.admin });
   const users = [owner.admin, ...own, partner.admin, ...theirs, userId("stranger"), sys];
