@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
-import { type BatchResult, type CheckItem, Engine, engineError } from "../../engine/client.js";
+import { type CheckItem, Engine, engineError } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { modelId } from "../../engine/ids.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
@@ -129,15 +129,11 @@ async function searchBuiltIn(deps: Deps, q: SearchResourceInput): Promise<{ type
   }
   if (checks.length === 0) return [];
   const at = Engine.now();
-  const answers = await decider(deps).batchCheck(
+  const allowed = await decider(deps).batchCheckAll(
     checks.map((c) => c.item),
     at,
   );
-  const out: { type: string; id: string }[] = [];
-  for (const [i, a] of answers.entries()) {
-    const allowed = a.error ? await deps.engine.check(checks[i]!.item, at) : a.allowed;
-    if (allowed) out.push({ type, id: checks[i]!.id });
-  }
+  const out = checks.filter((_, i) => allowed[i]).map((c) => ({ type, id: c.id }));
   return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
@@ -224,23 +220,15 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
     return t.ok ? [t.item] : [];
   });
   const at = engineContext(deps, ctx, Engine.now());
-  let answers: BatchResult[] = [];
+  let allowed: boolean[];
   try {
-    if (checks.length) answers = await decider(deps).batchCheck(checks, at);
+    allowed = await decider(deps).batchCheckAll(checks, at);
   } catch (err) {
     // The engine refused the whole BatchCheck (a custom model's subject or
-    // resource id it does not accept, say): ask each alone below, where a refusal holds no action.
+    // resource id it does not accept, say): ask each alone, where a refusal holds no action.
     if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
-    answers = checks.map(() => ({ allowed: false, error: (err as Error).message }));
+    allowed = await Promise.all(checks.map((c) => checkOrRefused(deps, c, at)));
   }
-  // An unanswered item (the decider already retried it once) would make the
-  // list silently shorter: ask once more, which fails closed (503) if the
-  // engine still does not answer. A custom model's refused item holds no action.
-  for (const [i, a] of answers.entries()) {
-    if (!a.error) continue;
-    const refused = a.refused === true && !deps.managementEnabled;
-    answers[i] = { allowed: refused ? false : await checkOrRefused(deps, checks[i]!, at) };
-  }
-  const held = checks.filter((_, i) => answers[i]!.allowed).map((c) => ({ name: c.relation }));
+  const held = checks.filter((_, i) => allowed[i]).map((c) => ({ name: c.relation }));
   return paginate(held, q.page?.token, q.page?.limit, parts);
 }

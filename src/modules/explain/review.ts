@@ -2,6 +2,8 @@ import { can, requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Forbidden, NotFound } from "../../domain/errors.js";
 import { impliedLevels } from "../../domain/tuples.js";
+import { Engine } from "../../engine/client.js";
+import { decider } from "../../engine/decision-cache.js";
 import { engineObject, engineUser } from "../../engine/ids.js";
 import { JOB_LEVELS, type JobLevel, levelMeet, type ResourceType } from "../../engine/permissions.js";
 import { decodeCursor, encodeCursor, isCursorId } from "../organizations/cursor.js";
@@ -113,15 +115,11 @@ async function checkWithEngine(deps: Deps, ctx: ActorContext, object: string, pa
     relation: `lvl_${level}`,
     object,
   }));
-  const answers = await deps.engine.batchCheck(checks);
-  // An item the engine did not answer is asked alone (a failure there is a 503, never a guess).
-  await Promise.all(
-    answers.map(async (a, i) => {
-      if (a.error) answers[i] = { allowed: await deps.engine.check(checks[i]!) };
-    }),
-  );
+  // Straight to the engine (no cache: this is the check of the database's
+  // reasons); every item answered or a 503, never a guess.
+  const allowed = await decider({ engine: deps.engine }).batchCheckAll(checks, Engine.now());
   for (const item of page) {
-    const engine = new Set(asks.filter((a, i) => a.item === item && answers[i]?.allowed).map((a) => a.level));
+    const engine = new Set(asks.filter((a, i) => a.item === item && allowed[i]).map((a) => a.level));
     const db = new Set(item.levels.flatMap(impliedLevels));
     if (engine.size === db.size && [...db].every((l) => engine.has(l))) continue;
     item.consistent = false;
