@@ -9,7 +9,7 @@ import {
 } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { routePath } from "hono/route";
-import type { Logger } from "pino";
+import type { Logger, pino } from "pino";
 import { accessLogger } from "../logger.js";
 import { noteError, tracer, tracesRecorded } from "../telemetry.js";
 import type { AppEnv } from "./context.js";
@@ -54,7 +54,7 @@ async function handle(
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const bindings = traceId ? { requestId, traceId } : { requestId };
   c.set("requestId", requestId);
-  c.set("log", log.child(bindings));
+  c.set("log", lazyChild(log, bindings));
   c.header("X-Request-ID", requestId);
   span.setAttribute("authz.request_id", requestId);
   const started = performance.now();
@@ -92,6 +92,32 @@ async function handle(
       "request",
     );
   }
+}
+
+/**
+ * The request's logger, made on first use: building a pino child serializes
+ * (and redacts) its bindings, a visible cost on a cached decision whose
+ * handlers never log. Behaves as `log.child(bindings)` in every other way.
+ */
+export function lazyChild(log: Logger, bindings: pino.Bindings): Logger {
+  let child: Logger | undefined;
+  const real = () => {
+    child ??= log.child(bindings);
+    return child;
+  };
+  return new Proxy({} as Logger, {
+    get(_, prop) {
+      const target = real();
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+    set(_, prop, value) {
+      return Reflect.set(real(), prop, value);
+    },
+    has(_, prop) {
+      return Reflect.has(real(), prop);
+    },
+  });
 }
 
 /**
