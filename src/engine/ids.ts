@@ -1,3 +1,5 @@
+import { API_ID } from "../domain/ids.js";
+
 /**
  * The one mapping between API ids and OpenFGA ids (built-in model only).
  *
@@ -12,8 +14,8 @@
  * character. A custom MODEL_FILE gets raw ids: there OpenFGA's own rules apply.
  */
 
-/** API.md id charset, for users, parks, portfolios and server ids alike. */
-export const API_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+/** The API id rule lives in src/domain/ids.ts; re-exported for the engine-side callers. */
+export { API_ID };
 
 const ESCAPE = "~";
 

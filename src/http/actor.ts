@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ActorContext } from "../domain/deps.js";
+import { isApiId } from "../domain/ids.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
-const USER_ID = /^(?!\.\.?$)[A-Za-z0-9._@:|-]{1,128}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 /** Management calls act for a user named by the calling service (X-Actor-Id, X-Actor-Email). */
@@ -11,8 +11,7 @@ export function requireActor(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const id = c.req.header("x-actor-id");
     if (!id) return problemResponse(c, 400, "actor-required", "the X-Actor-Id header is required");
-    if (!USER_ID.test(id))
-      return problemResponse(c, 400, "invalid-actor", "X-Actor-Id is not a valid user id");
+    if (!isApiId(id)) return problemResponse(c, 400, "invalid-actor", "X-Actor-Id is not a valid user id");
     const rawEmail = c.req.header("x-actor-email");
     if (rawEmail !== undefined && (!EMAIL.test(rawEmail.trim()) || rawEmail.includes("\u0000"))) {
       return problemResponse(c, 400, "invalid-actor-email", "X-Actor-Email is not a valid email address");

@@ -1,4 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { API_ID, API_ID_MESSAGE, isDotSegment } from "../domain/ids.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
@@ -46,13 +47,10 @@ export const commonErrors = {
   503: problem("engine or database unavailable"),
 };
 
-/** `.` and `..` are dot segments: a URL path cannot address them, so they are no ids. */
-export const isDotSegment = (s: string) => s === "." || s === "..";
-
-/** Shared id schemas (API.md conventions). */
+/** The one id schema (src/domain/ids.ts; API.md conventions). */
 export const IdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "1-128 characters of [A-Za-z0-9._@:|-]")
+  .regex(API_ID, API_ID_MESSAGE)
   .refine((s) => !isDotSegment(s), "`.` and `..` cannot be addressed in a path")
   .openapi({ example: "park-42" });
 

@@ -97,21 +97,4 @@ describe("reading cooperations", () => {
       expect(res.status).toBe(400);
     }
   });
-
-  it("documents the cooperation routes in /openapi.json", async () => {
-    const doc = await t.json("GET", "/openapi.json", { key: null });
-    for (const path of [
-      "/v1/organizations/{orgId}/cooperations",
-      "/v1/cooperations/{coopId}",
-      "/v1/cooperations/{coopId}/shares/{type}/{id}",
-      "/v1/cooperations/{coopId}/pause",
-      "/v1/cooperations/{coopId}/resume",
-      "/v1/cooperations/{coopId}/end",
-    ]) {
-      expect(doc.body.paths[path], path).toBeDefined();
-    }
-    expect(Object.keys(doc.body.paths["/v1/cooperations/{coopId}"])).toEqual(
-      expect.arrayContaining(["get", "patch"]),
-    );
-  });
 });

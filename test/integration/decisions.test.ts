@@ -232,22 +232,11 @@ describe("decisions: PDP metadata", () => {
     });
   });
 
-  it("falls back to the request origin without PUBLIC_BASE_URL, and documents every endpoint", async () => {
+  it("falls back to the request origin without PUBLIC_BASE_URL", async () => {
     const app = createApp({ ...t.deps, config: { ...t.config, PUBLIC_BASE_URL: undefined } });
     const res = await app.request("http://sidecar.internal:8787/.well-known/authzen-configuration");
     const body = await res.json();
     expect(body.policy_decision_point).toBe("http://sidecar.internal:8787");
     expect(body.search_action_endpoint).toBe("http://sidecar.internal:8787/access/v1/search/action");
-    const doc = await t.json("GET", "/openapi.json", { key: null });
-    for (const p of [
-      "/access/v1/evaluation",
-      "/access/v1/evaluations",
-      "/access/v1/search/subject",
-      "/access/v1/search/resource",
-      "/access/v1/search/action",
-      "/.well-known/authzen-configuration",
-    ]) {
-      expect(doc.body.paths[p], p).toBeDefined();
-    }
   });
 });

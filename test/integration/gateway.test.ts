@@ -110,11 +110,6 @@ describe("gateway forward-auth (/v1/forward-auth)", () => {
     expect(await counter("deny")).toBe(deny + 1);
   });
 
-  it("documents GET and POST /v1/forward-auth in /openapi.json", async () => {
-    const doc = await t.json("GET", "/openapi.json", { key: null });
-    expect(Object.keys(doc.body.paths["/v1/forward-auth"])).toEqual(expect.arrayContaining(["get", "post"]));
-  });
-
   it("a bad ROUTES_FILE stops the process at start with exit code 1, naming the problems", async () => {
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = execFile(

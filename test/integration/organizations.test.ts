@@ -124,43 +124,9 @@ describe("organizations: me, read, rename, members", () => {
     );
   });
 
-  it("every organizations route needs a key with the manage scope and an actor", async () => {
-    const routes: [string, string, unknown?][] = [
-      ["GET", "/v1/me"],
-      ["GET", `/v1/organizations/${org.id}`],
-      ["PATCH", `/v1/organizations/${org.id}`, { name: "X" }],
-      ["GET", `/v1/organizations/${org.id}/members`],
-      ["PUT", `/v1/organizations/${org.id}/members/${org.ids.member}/role`, { role: "external" }],
-      ["DELETE", `/v1/organizations/${org.id}/members/${org.ids.member}`],
-      ["POST", `/v1/organizations/${org.id}/leave`],
-      ["GET", `/v1/organizations/${org.id}/audit-events`],
-    ];
-    for (const [method, path, body] of routes) {
-      expect((await t.json(method, path, { key: null, actor: org.admin, body })).status).toBe(401);
-      expect((await t.json(method, path, { key: "decide", actor: org.admin, body })).status).toBe(403);
-      expect((await t.json(method, path, { body })).body.code).toBe("actor-required");
-    }
-    const [m] = await t.sql`select role from memberships where user_id = ${org.ids.member}`;
-    expect(m?.role).toBe("member");
-  });
-
-  it("the OpenAPI document describes the platform, organizations and audit routes", async () => {
+  it("documents the role change's refusals (400, 403, 404, 409) in /openapi.json", async () => {
     const doc = await t.json("GET", "/openapi.json", { key: null });
-    const paths = doc.body.paths;
-    const expected: [string, string][] = [
-      ["/v1/platform/staff/{userId}", "put"],
-      ["/v1/platform/staff/{userId}", "delete"],
-      ["/v1/me", "get"],
-      ["/v1/organizations/{orgId}", "get"],
-      ["/v1/organizations/{orgId}", "patch"],
-      ["/v1/organizations/{orgId}/members", "get"],
-      ["/v1/organizations/{orgId}/members/{userId}/role", "put"],
-      ["/v1/organizations/{orgId}/members/{userId}", "delete"],
-      ["/v1/organizations/{orgId}/leave", "post"],
-      ["/v1/organizations/{orgId}/audit-events", "get"],
-    ];
-    for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
-    const role = paths["/v1/organizations/{orgId}/members/{userId}/role"].put;
+    const role = doc.body.paths["/v1/organizations/{orgId}/members/{userId}/role"].put;
     expect(Object.keys(role.responses)).toEqual(expect.arrayContaining(["200", "400", "403", "404", "409"]));
   });
 });

@@ -4,11 +4,10 @@ import {
   createPendingCooperation,
   type ShareInput,
 } from "../../src/domain/cooperations.js";
-import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
 import { runChange } from "../../src/domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
 import type { TestContext } from "./app.js";
-import { addMemberTo, createOrg, userId } from "./factories.js";
+import { addMemberTo, createOrg, grants, parks, userId } from "./factories.js";
 
 /** Shorthand for a share: `share("park", id, "operator")`. */
 export function share(type: ResourceType, id: string, level: JobLevel): ShareInput {
@@ -52,18 +51,11 @@ export async function parkIn(
   p: { organizationId: string; portfolioId: string; id?: string; name?: string },
 ): Promise<string> {
   const id = p.id ?? userId("park");
-  await runChange(t.deps, t.actor("system"), async (uow) => {
-    await uow.tx`insert into parks (id, portfolio_id, organization_id, name)
-      values (${id}, ${p.portfolioId}, ${p.organizationId}, ${p.name ?? id})`;
-    uow.tuples([], parkTuples({ id, organizationId: p.organizationId, portfolioId: p.portfolioId }));
-  });
+  await parks(t, p.organizationId, p.portfolioId, [id], () => p.name ?? id);
   return id;
 }
 
-/**
- * A delegation row + tuple written directly (what the grants endpoint does for
- * a partner admin), for tests that need one without going through the API.
- */
+/** A delegation (what the grants endpoint writes for a partner admin), without going through the API. */
 export async function delegation(
   t: TestContext,
   d: {
@@ -75,21 +67,17 @@ export async function delegation(
     grantedBy: string;
   },
 ): Promise<void> {
-  await runChange(t.deps, t.actor(d.grantedBy), async (uow) => {
-    await uow.tx`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
-      values (${d.resource.type}, ${d.resource.id}, ${d.userId}, ${d.level}, ${d.partnerOrganizationId},
-        ${d.cooperationId}, ${d.grantedBy})`;
-    uow.tuples(
-      [],
-      grantTuples({
-        resourceType: d.resource.type,
-        resourceId: d.resource.id,
-        userId: d.userId,
-        level: d.level,
-        cooperationId: d.cooperationId,
-      }),
-    );
-  });
+  await grants(t, [
+    {
+      resourceType: d.resource.type,
+      resourceId: d.resource.id,
+      userId: d.userId,
+      level: d.level,
+      organizationId: d.partnerOrganizationId,
+      cooperationId: d.cooperationId,
+      grantedBy: d.grantedBy,
+    },
+  ]);
 }
 
 /**

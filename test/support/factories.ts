@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { addMember, createOrganization } from "../../src/domain/organizations.js";
+import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
 import { runChange } from "../../src/domain/unit-of-work.js";
-import type { OrgRole } from "../../src/engine/permissions.js";
+import type { JobLevel, OrgRole, ResourceType } from "../../src/engine/permissions.js";
 import type { TestContext } from "./app.js";
 
 /** A unique, valid user id for one test. */
@@ -36,4 +37,48 @@ export async function addMemberTo(t: TestContext, organizationId: string, role: 
     addMember(uow, { organizationId, userId: id, email: emailOf(id), role }),
   );
   return id;
+}
+
+/** Parks (rows + tuples) in one unit of work, for tests that need many. */
+export async function parks(
+  t: TestContext,
+  orgId: string,
+  portfolioId: string,
+  ids: string[],
+  nameOf = (id: string) => `Park ${id}`,
+) {
+  await runChange(t.deps, t.actor("system"), async (uow) => {
+    for (const id of ids) {
+      await uow.tx`insert into parks (id, portfolio_id, organization_id, name)
+        values (${id}, ${portfolioId}, ${orgId}, ${nameOf(id)})`;
+      uow.tuples([], parkTuples({ id, organizationId: orgId, portfolioId }));
+    }
+  });
+  return ids;
+}
+
+export interface GrantInput {
+  resourceType: ResourceType;
+  resourceId: string;
+  userId: string;
+  level: JobLevel;
+  organizationId: string;
+  cooperationId?: string | null;
+  grantedBy?: string;
+}
+
+/**
+ * Grants (or delegations, with cooperationId) in one unit of work: rows +
+ * tuples as the grants API writes them, without its authority checks.
+ */
+export async function grants(t: TestContext, list: GrantInput[]) {
+  await runChange(t.deps, t.actor(list[0]?.grantedBy ?? "system"), async (uow) => {
+    for (const g of list) {
+      const cooperationId = g.cooperationId ?? null;
+      await uow.tx`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
+        values (${g.resourceType}, ${g.resourceId}, ${g.userId}, ${g.level}, ${g.organizationId},
+          ${cooperationId}, ${g.grantedBy ?? "test"})`;
+      uow.tuples([], grantTuples({ ...g, cooperationId }));
+    }
+  });
 }

@@ -1,10 +1,11 @@
-import { activateCooperation, createPendingCooperation } from "../../src/domain/cooperations.js";
-import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
-import type { JobLevel, OrgRole, ResourceType } from "../../src/engine/permissions.js";
+import type { ShareInput } from "../../src/domain/cooperations.js";
+import type { OrgRole } from "../../src/engine/permissions.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
 import { createTestContext, type TestAppOptions, type TestContext } from "./app.js";
+import { activeCooperation as active } from "./coop-factories.js";
 import { addMemberTo, createOrg, userId } from "./factories.js";
+
+export { type GrantInput, grants, parks } from "./factories.js";
 
 /**
  * A test context with a generous engine timeout: the test machine is shared
@@ -60,55 +61,12 @@ export async function membershipOf(t: TestContext, user: string) {
   return r ? { organizationId: r.organization_id as string, role: r.role as OrgRole } : null;
 }
 
-/** Parks inserted directly (rows + tuples), for tests that need many. */
-export async function parks(t: TestContext, orgId: string, portfolioId: string, ids: string[]) {
-  for (const id of ids) {
-    await t.sql`insert into parks (id, portfolio_id, organization_id, name)
-      values (${id}, ${portfolioId}, ${orgId}, ${`Park ${id}`})`;
-  }
-  await t.engine.write({
-    writes: ids.flatMap((id) => parkTuples({ id, organizationId: orgId, portfolioId })),
-    deletes: [],
-  });
-  return ids;
-}
-
-export interface GrantInput {
-  resourceType: ResourceType;
-  resourceId: string;
-  userId: string;
-  level: JobLevel;
-  organizationId: string;
-  cooperationId?: string | null;
-}
-
-/** Grants (or delegations, with cooperationId) inserted directly: rows + tuples, as the grants API would. */
-export async function grants(t: TestContext, list: GrantInput[]) {
-  for (const g of list) {
-    await t.sql`insert into grants (resource_type, resource_id, user_id, level, organization_id, cooperation_id, granted_by)
-      values (${g.resourceType}, ${g.resourceId}, ${g.userId}, ${g.level}, ${g.organizationId},
-        ${g.cooperationId ?? null}, 'test')`;
-  }
-  await t.engine.write({
-    writes: list.flatMap((g) => grantTuples({ ...g, cooperationId: g.cooperationId ?? null })),
-    deletes: [],
-  });
-}
-
-/** An active cooperation owner → partner sharing the given resources (through the shared domain verbs). */
+/** An active cooperation owner → partner sharing the given resources (coop-factories.ts). */
 export async function activeCooperation(
   t: TestContext,
   ownerOrganizationId: string,
   partnerOrganizationId: string,
-  shares: { resource: { type: ResourceType; id: string }; level: JobLevel }[],
+  shares: ShareInput[],
 ) {
-  return runChange(t.deps, t.actor("system"), async (uow) => {
-    const c = await createPendingCooperation(uow, {
-      ownerOrganizationId,
-      partnerOrganizationId,
-      expiresAt: null,
-      shares,
-    });
-    return activateCooperation(uow, c.id, partnerOrganizationId);
-  });
+  return active(t, { owner: ownerOrganizationId, partner: partnerOrganizationId, shares });
 }

@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import {
-  activateCooperation,
-  createPendingCooperation,
-  type ShareInput,
-} from "../../src/domain/cooperations.js";
+import type { ShareInput } from "../../src/domain/cooperations.js";
 import { shareTuples } from "../../src/domain/tuples.js";
 import { runChange } from "../../src/domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
 import type { TestContext } from "./app.js";
+import { activeCooperation } from "./coop-factories.js";
 
 /** Factories for parks, portfolios and grants through the HTTP API (and cooperations through domain verbs). */
 
@@ -62,23 +59,15 @@ export async function grant(
   );
 }
 
-/** An active cooperation owner → partner with shares, through the shared domain verbs. */
+/** An active cooperation owner → partner with shares (coop-factories.ts); returns its id. */
 export async function createActiveCooperation(
   t: TestContext,
   ownerOrganizationId: string,
   partnerOrganizationId: string,
   shares: ShareInput[],
 ): Promise<string> {
-  return runChange(t.deps, t.actor("system"), async (uow) => {
-    const c = await createPendingCooperation(uow, {
-      ownerOrganizationId,
-      partnerOrganizationId,
-      expiresAt: null,
-      shares,
-    });
-    await activateCooperation(uow, c.id, partnerOrganizationId);
-    return c.id;
-  });
+  return (await activeCooperation(t, { owner: ownerOrganizationId, partner: partnerOrganizationId, shares }))
+    .id;
 }
 
 /** Change a share's level in the database and the engine (until the cooperations API is used). */

@@ -1,6 +1,6 @@
 import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { decodeCursor, encodeCursor, isCursorBigint } from "../organizations/cursor.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorBigint } from "../../domain/paging.js";
 import { orgObject, requireOrganization } from "../organizations/service.js";
 import { listAuditEvents } from "./repo.js";
 
@@ -11,16 +11,13 @@ export async function auditEvents(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  const before = decodeCursor("a", page.cursor, { test: isCursorBigint });
+  const before = decodeCursor("audit-events", page.cursor, [isCursorBigint])?.[0];
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view_audit_log", orgObject(orgId));
-  const rows = await listAuditEvents(
-    deps.sql,
-    orgId,
-    page.limit + 1,
-    before === null ? null : BigInt(before),
+  const { rows, nextCursor } = await fetchPage(
+    page.limit,
+    (n) => listAuditEvents(deps.sql, orgId, n, before === undefined ? null : BigInt(before)),
+    (last) => encodeCursor("audit-events", [last.id]),
   );
-  const items = rows.slice(0, page.limit).map((r) => ({ ...r, at: r.at.toISOString() }));
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor("a", last.id) : null };
+  return { items: rows.map((r) => ({ ...r, at: r.at.toISOString() })), nextCursor };
 }

@@ -39,7 +39,7 @@ export async function findCooperation(db: Db, id: string) {
   return r ? toRow(r) : null;
 }
 
-/** One page, newest first; the cursor is the last row's (created_at, id). */
+/** Up to `limit` rows, newest first, after the (created_at, id) of a cursor. */
 export async function listCooperations(
   db: Db,
   q: {
@@ -61,7 +61,7 @@ export async function listCooperations(
       partner_organization_id, state, expires_at, created_at,
       to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
     from cooperations where ${side} ${page}
-    order by created_at desc, id desc limit ${q.limit + 1}`;
+    order by created_at desc, id desc limit ${q.limit}`;
   return rows.map((r) => ({ ...toRow(r), cursorAt: r.cursor_at }));
 }
 

@@ -7,12 +7,12 @@ import {
   removeShareRow,
 } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
+import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../domain/paging.js";
 import { shareTuples } from "../../domain/tuples.js";
 import { runChange, runChangeAndRead, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
-import { isCursorId, isCursorTimestamp } from "../organizations/cursor.js";
 import * as repo from "./repo.js";
 
 /**
@@ -82,17 +82,6 @@ export async function getCooperation(deps: Deps, ctx: ActorContext, id: string) 
   return load(deps, id);
 }
 
-function decodeCursor(cursor: string | undefined) {
-  if (!cursor) return null;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (isCursorTimestamp(v?.c) && isCursorId(v?.i)) {
-      return { createdAt: v.c as string, id: v.i as string };
-    }
-  } catch {}
-  throw InvalidInput("invalid-cursor", "the cursor is not valid", [{ path: "cursor", message: "invalid" }]);
-}
-
 export async function listCooperations(
   deps: Deps,
   ctx: ActorContext,
@@ -102,23 +91,23 @@ export async function listCooperations(
   if (!(await can(deps, ctx.actorId, "can_manage_cooperations", object))) {
     throw Forbidden("forbidden", `the actor lacks can_manage_cooperations on ${object}`);
   }
-  const rows = await repo.listCooperations(deps.sql, {
-    organizationId: q.organizationId,
-    direction: q.direction,
-    limit: q.limit,
-    after: decodeCursor(q.cursor),
-  });
-  const page = rows.slice(0, q.limit);
-  const last = page.at(-1);
-  const nextCursor =
-    rows.length > q.limit && last
-      ? Buffer.from(JSON.stringify({ c: last.cursorAt, i: last.id })).toString("base64url")
-      : null;
+  const key = decodeCursor("cooperations", q.cursor, [isCursorTimestamp, isCursorId]);
+  const { rows, nextCursor } = await fetchPage(
+    q.limit,
+    (n) =>
+      repo.listCooperations(deps.sql, {
+        organizationId: q.organizationId,
+        direction: q.direction,
+        limit: n,
+        after: key ? { createdAt: key[0]!, id: key[1]! } : null,
+      }),
+    (last) => encodeCursor("cooperations", [last.cursorAt, last.id]),
+  );
   const shares = await repo.sharesOf(
     deps.sql,
-    page.map((c) => c.id),
+    rows.map((c) => c.id),
   );
-  return { items: page.map((c) => view(deps, c, shares)), nextCursor };
+  return { items: rows.map((c) => view(deps, c, shares)), nextCursor };
 }
 
 /** Lock the row and refuse changes to an ended cooperation. */

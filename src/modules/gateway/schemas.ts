@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { API_ID, API_ID_MESSAGE } from "../../domain/ids.js";
 
 /**
  * The forward-auth route table (ROUTES_FILE, YAML), validated at start:
@@ -21,7 +22,7 @@ const ResourceRef = z.union([
   z.strictObject({ type: z.string().regex(NAME, "a type name of the model"), param: z.string().min(1) }),
   z.strictObject({
     type: z.string().regex(NAME, "a type name of the model"),
-    id: z.string().regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "1-128 characters of [A-Za-z0-9._@:|-]"),
+    id: z.string().regex(API_ID, API_ID_MESSAGE),
   }),
 ]);
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { API_ID } from "../../domain/ids.js";
 import { RouteTableSchema } from "./schemas.js";
 
 export interface CompiledRoute {
@@ -27,8 +28,6 @@ export interface RouteMatch {
 export type NoMatch = { reason: "no-route" | "unsafe-path" };
 
 export class RouteTableError extends Error {}
-
-const ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
 
 export const EMPTY_TABLE: RouteTable = { routes: [] };
 
@@ -117,7 +116,7 @@ export function matchRoute(table: RouteTable, method: string, uri: string): Rout
       const pat = route.segments[i]!;
       const seg = segments[i]!;
       if (pat.startsWith(":")) {
-        if (ID.test(seg)) params[pat.slice(1)] = seg;
+        if (API_ID.test(seg)) params[pat.slice(1)] = seg;
         else ok = false;
       } else ok = pat === seg;
     }

@@ -1,9 +1,9 @@
 import { can } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden, InvalidInput } from "../../domain/errors.js";
+import { Forbidden } from "../../domain/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../domain/paging.js";
 import { PLATFORM_OBJECT } from "../../domain/tuples.js";
 import { engineObject } from "../../engine/ids.js";
-import { isCursorId, isCursorTimestamp } from "../organizations/cursor.js";
 import { toView } from "./lifecycle.js";
 import { type InvitationStatus, type InvitationType, listInvitations } from "./repo.js";
 
@@ -31,30 +31,19 @@ export async function listForSender(
   }
   if (types.length === 0) throw Forbidden("forbidden", "only the sender side lists invitations");
   const now = deps.now();
-  const rows = await listInvitations(deps.sql, {
-    organizationId: q.organizationId ?? null,
-    types,
-    status: q.status,
-    now,
-    limit: q.limit,
-    after: q.cursor ? decodeCursor(q.cursor) : undefined,
-  });
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((r) => toView(r, now)),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
-  };
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (isCursorTimestamp(createdAt) && isCursorId(id)) return { createdAt, id };
-  } catch {}
-  throw InvalidInput("invalid-cursor", "the cursor is not one this API returned");
+  const key = decodeCursor("invitations", q.cursor, [isCursorTimestamp, isCursorId]);
+  const { rows, nextCursor } = await fetchPage(
+    q.limit,
+    (n) =>
+      listInvitations(deps.sql, {
+        organizationId: q.organizationId ?? null,
+        types,
+        status: q.status,
+        now,
+        limit: n,
+        after: key ? { createdAt: key[0]!, id: key[1]! } : undefined,
+      }),
+    (last) => encodeCursor("invitations", [last.cursor_at, last.id]),
+  );
+  return { items: rows.map((r) => toView(r, now)), nextCursor };
 }

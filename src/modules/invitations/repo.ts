@@ -116,7 +116,7 @@ export async function listInvitations(
   const rows = await db`select ${COLUMNS(db)}, i.created_at::text as cursor_at
     from invitations i left join organizations o on o.id = i.organization_id
     where ${org} and i.type in ${db(q.types)} and ${status} and ${after}
-    order by i.created_at desc, i.id desc limit ${q.limit + 1}`;
+    order by i.created_at desc, i.id desc limit ${q.limit}`;
   return rows as unknown as (InvitationRow & { cursor_at: string })[];
 }
 

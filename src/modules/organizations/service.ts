@@ -1,9 +1,9 @@
 import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { NotFound } from "../../domain/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
 import { runChange } from "../../domain/unit-of-work.js";
 import { engineObject } from "../../engine/ids.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import * as repo from "./repo.js";
 
 /**
@@ -63,8 +63,6 @@ export async function renameOrganization(deps: Deps, ctx: ActorContext, orgId: s
   });
 }
 
-const USER_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
-
 /** GET /v1/organizations/{orgId}/members (can_view), ordered by user id. */
 export async function listMembers(
   deps: Deps,
@@ -72,11 +70,13 @@ export async function listMembers(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  const after = decodeCursor("m", page.cursor, USER_ID);
+  const after = decodeCursor("members", page.cursor, [isCursorId])?.[0] ?? null;
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));
-  const rows = await repo.listMembers(deps.sql, orgId, page.limit + 1, after);
-  const items = rows.slice(0, page.limit).map(memberView);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor("m", last.userId) : null };
+  const { rows, nextCursor } = await fetchPage(
+    page.limit,
+    (n) => repo.listMembers(deps.sql, orgId, n, after),
+    (last) => encodeCursor("members", [last.userId]),
+  );
+  return { items: rows.map(memberView), nextCursor };
 }

@@ -1,6 +1,7 @@
 import { lockCooperation } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
 import { grantTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject, engineUser } from "../../engine/ids.js";
@@ -181,18 +182,20 @@ export async function listGrants(
   if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${q.type} ${q.id}`);
   const actorOrg = side === "partner" ? await repo.membershipOf(deps.sql, ctx.actorId) : null;
   if (side === "partner" && !actorOrg) throw Forbidden("forbidden", "the actor belongs to no organization");
-  const rows = await repo.pageGrants(deps.sql, {
-    type: q.type,
-    id: q.id,
-    organizationId: actorOrg?.organizationId,
-    after: q.cursor,
-    limit: q.limit + 1,
-  });
-  const page = rows.slice(0, q.limit);
-  return {
-    items: await withEffectiveLevels(deps, page),
-    nextCursor: rows.length > q.limit ? page[page.length - 1]!.userId : null,
-  };
+  const after = decodeCursor("grants", q.cursor, [isCursorId])?.[0];
+  const { rows, nextCursor } = await fetchPage(
+    q.limit,
+    (n) =>
+      repo.pageGrants(deps.sql, {
+        type: q.type,
+        id: q.id,
+        organizationId: actorOrg?.organizationId,
+        after,
+        limit: n,
+      }),
+    (last) => encodeCursor("grants", [last.userId]),
+  );
+  return { items: await withEffectiveLevels(deps, rows), nextCursor };
 }
 
 /** effectiveLevel = the greatest level <= the granted one the engine grants now (one batch check, R-C9). */

@@ -16,7 +16,7 @@ export const PortfolioParams = z.object({ portfolioId: IdSchema });
 export const ParkParams = z.object({ parkId: IdSchema });
 export const ResourceParams = z.object({ id: IdSchema });
 export const GrantParams = z.object({ id: IdSchema, userId: IdSchema });
-export const GrantsQuery = PageQuerySchema.extend({ cursor: IdSchema.optional() });
+export const GrantsQuery = PageQuerySchema;
 
 export const PortfolioSchema = z
   .object({
