@@ -1,12 +1,12 @@
 import { can, requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Forbidden, NotFound } from "../../domain/errors.js";
+import { type CursorPart, decodeCursor, encodeCursor, isCursorId } from "../../domain/paging.js";
 import { impliedLevels } from "../../domain/tuples.js";
 import { Engine } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { engineObject, engineUser } from "../../engine/ids.js";
 import { JOB_LEVELS, type JobLevel, levelMeet, type ResourceType } from "../../engine/permissions.js";
-import { decodeCursor, encodeCursor, isCursorId } from "../organizations/cursor.js";
 import { orgObject, requireOrganization } from "../organizations/service.js";
 import { effectiveLevel } from "../resources/levels.js";
 import { heldLevels, levelPaths, maximalOf, type Reason } from "./reasons.js";
@@ -33,22 +33,8 @@ export interface AccessItem {
 /** Sort key: the owner organization first, then each partner organization, then users. */
 type Key = [0 | 1, string, string];
 
-const CURSOR = {
-  test(v: string) {
-    try {
-      const k = JSON.parse(v);
-      return (
-        Array.isArray(k) &&
-        k.length === 3 &&
-        (k[0] === 0 || k[0] === 1) &&
-        isCursorId(k[1]) &&
-        isCursorId(k[2])
-      );
-    } catch {
-      return false;
-    }
-  },
-};
+/** The access list's cursor: the last item's key, each part checked. */
+const ACCESS_CURSOR: CursorPart[] = [(v) => v === "0" || v === "1", isCursorId, isCursorId];
 
 const cmp = (a: Key, b: Key) =>
   a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
@@ -58,8 +44,8 @@ export async function listAccess(
   ctx: ActorContext,
   q: { type: ResourceType; id: string; limit: number; cursor?: string },
 ): Promise<{ items: AccessItem[]; nextCursor: string | null }> {
-  const raw = decodeCursor("access", q.cursor, CURSOR);
-  const after = raw === null ? null : (JSON.parse(raw) as Key);
+  const raw = decodeCursor("access", q.cursor, ACCESS_CURSOR);
+  const after: Key | null = raw === null ? null : [raw[0] === "1" ? 1 : 0, raw[1]!, raw[2]!];
   const found = await repo.inSnapshot(deps.sql, (tx) => repo.findResource(tx, q.type, q.id));
   if (!found) throw NotFound(`${q.type}-not-found`, `no ${q.type} ${q.id}`);
   const object = engineObject(q.type, q.id);
@@ -103,7 +89,10 @@ export async function listAccess(
   const last = page.at(-1);
   return {
     items: page.map(({ key: _, ...item }) => item),
-    nextCursor: rest.length > q.limit && last ? encodeCursor("access", JSON.stringify(last.key)) : null,
+    nextCursor:
+      rest.length > q.limit && last
+        ? encodeCursor("access", [String(last.key[0]), last.key[1], last.key[2]])
+        : null,
   };
 }
 
@@ -139,7 +128,7 @@ export async function sharedWithUs(
   orgId: string,
   q: { limit: number; cursor?: string },
 ) {
-  const after = decodeCursor("shared", q.cursor, { test: isCursorId });
+  const after = decodeCursor("shared", q.cursor, [isCursorId])?.[0] ?? null;
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_manage_cooperations", orgObject(orgId));
   const now = deps.now();
@@ -192,5 +181,5 @@ export async function sharedWithUs(
     };
   });
   const last = page.at(-1);
-  return { items, nextCursor: coops.length > q.limit && last ? encodeCursor("shared", last.id) : null };
+  return { items, nextCursor: coops.length > q.limit && last ? encodeCursor("shared", [last.id]) : null };
 }
