@@ -83,7 +83,12 @@ export async function startSidecar(s: SidecarSpec): Promise<Sidecar> {
   // BENCH_CPU_PROF=<dir>: each sidecar writes a V8 CPU profile there when it stops.
   const prof = process.env.BENCH_CPU_PROF;
   const args = prof
-    ? ["--cpu-prof", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${s.name.replace(/\W+/g, "-")}.cpuprofile`, MAIN]
+    ? [
+        "--cpu-prof",
+        `--cpu-prof-dir=${prof}`,
+        `--cpu-prof-name=${s.name.replace(/\W+/g, "-")}.cpuprofile`,
+        MAIN,
+      ]
     : [MAIN];
   const child = await startProcess(args, env, "/readyz", s.timeoutMs);
   return {

@@ -6,6 +6,7 @@ import { DomainError, InvalidInput, Unavailable } from "../domain/errors.js";
 import { type Delta, type Tuple, tupleKey } from "../domain/tuples.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
+import { CheckCoalescer, type Pending } from "./coalesce.js";
 import { HttpTimeout, JsonClient, type JsonResponse } from "./http.js";
 import { Limiter } from "./limiter.js";
 
@@ -59,6 +60,7 @@ export class Engine {
   /** Check and BatchCheck go through this lean client, the rest through the SDK. */
   private readonly fast: JsonClient;
   readonly limiter: Limiter;
+  readonly coalescer: CheckCoalescer<CheckItem>;
   storeId: string | undefined;
   modelId: string | undefined;
   /**
@@ -90,6 +92,12 @@ export class Engine {
       this.downSince ??= Date.now();
     };
     this.limiter = new Limiter(opts.maxInFlight ?? 32, opts.queueMax ?? 256);
+    // Coalesced checks: up to half the limiter per batch (OpenFGA runs a batch's items in parallel).
+    this.coalescer = new CheckCoalescer(
+      Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 2))),
+      (item, at) => this.checkOne(item, at),
+      (group) => this.postBatch("check_batched", group, this.opts.timeoutMs),
+    );
     this.client = make(opts.timeoutMs);
     this.slow = make(opts.searchTimeoutMs);
     this.storeId = opts.storeId;
@@ -129,7 +137,16 @@ export class Engine {
     return Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 4)));
   }
 
+  /**
+   * One decision. Concurrent checks are coalesced into BatchChecks (see
+   * coalesce.ts); a check alone is a plain Check.
+   */
   async check(item: CheckItem, at: Record<string, unknown> = Engine.now()): Promise<boolean> {
+    this.ids();
+    return this.coalescer.check(item, at);
+  }
+
+  private async checkOne(item: CheckItem, at: Record<string, unknown>): Promise<boolean> {
     const ids = this.ids();
     const timeout = this.opts.timeoutMs;
     return this.observe("check", { "authz.relation": item.relation, "authz.object": item.object }, () =>
@@ -150,10 +167,8 @@ export class Engine {
    * error; the caller may retry it alone.
    */
   async batchCheck(items: CheckItem[], at: Record<string, unknown> = Engine.now()): Promise<BatchResult[]> {
-    const ids = this.ids();
     const out: BatchResult[] = new Array(items.length);
     const size = this.batchChunk;
-    const timeout = this.opts.searchTimeoutMs;
     const chunks: [number, CheckItem[]][] = [];
     for (let start = 0; start < items.length; start += size)
       chunks.push([start, items.slice(start, start + size)]);
@@ -162,39 +177,53 @@ export class Engine {
     const worker = async () => {
       while (next < chunks.length) {
         const [start, slice] = chunks[next++]!;
-        const res = (await this.observe("batch_check", { "authz.items": slice.length }, () =>
-          this.limiter.run(slice.length, this.queueWaitMs, () =>
-            this.post(
-              `/stores/${ids.storeId}/batch-check`,
-              {
-                checks: slice.map((it, i) => ({
-                  tuple_key: it,
-                  context: at,
-                  correlation_id: String(start + i),
-                })),
-                authorization_model_id: ids.authorizationModelId,
-              },
-              timeout,
-            ),
-          ),
-        )) as {
-          result?: Record<string, { allowed?: boolean; error?: { message?: string; input_error?: string } }>;
-        };
-        for (const [id, r] of Object.entries(res.result ?? {})) {
-          const idx = Number(id);
-          if (!(idx >= start && idx < start + slice.length)) continue;
-          out[idx] = r.error
-            ? {
-                allowed: false,
-                error: r.error.message || "engine error",
-                ...(r.error.input_error ? { refused: true } : {}),
-              }
-            : { allowed: r.allowed === true };
-        }
+        const rs = await this.postBatch(
+          "batch_check",
+          slice.map((item) => ({ item, at })),
+          this.opts.searchTimeoutMs,
+        );
+        rs.forEach((r, i) => {
+          out[start + i] = r;
+        });
       }
     };
     await Promise.all([worker(), worker()]);
-    for (let i = 0; i < out.length; i++) out[i] ??= { allowed: false, error: "no answer from engine" };
+    return out;
+  }
+
+  /** One BatchCheck request (each item with its own context), through the limiter. */
+  private async postBatch(
+    operation: string,
+    entries: Pending<CheckItem>[],
+    timeoutMs: number,
+  ): Promise<BatchResult[]> {
+    const ids = this.ids();
+    const res = (await this.observe(operation, { "authz.items": entries.length }, () =>
+      this.limiter.run(entries.length, this.queueWaitMs, () =>
+        this.post(
+          `/stores/${ids.storeId}/batch-check`,
+          {
+            checks: entries.map((e, i) => ({ tuple_key: e.item, context: e.at, correlation_id: String(i) })),
+            authorization_model_id: ids.authorizationModelId,
+          },
+          timeoutMs,
+        ),
+      ),
+    )) as {
+      result?: Record<string, { allowed?: boolean; error?: { message?: string; input_error?: string } }>;
+    };
+    const out: BatchResult[] = entries.map(() => ({ allowed: false, error: "no answer from engine" }));
+    for (const [id, r] of Object.entries(res.result ?? {})) {
+      const idx = Number(id);
+      if (!(Number.isInteger(idx) && idx >= 0 && idx < entries.length)) continue;
+      out[idx] = r.error
+        ? {
+            allowed: false,
+            error: r.error.message || "engine error",
+            ...(r.error.input_error ? { refused: true } : {}),
+          }
+        : { allowed: r.allowed === true };
+    }
     return out;
   }
 
