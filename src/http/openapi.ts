@@ -39,6 +39,17 @@ export const problem = (description: string) => ({
   content: { "application/problem+json": { schema: ProblemSchema } },
 });
 
+/** A JSON response entry for `responses`. */
+export const jsonResponse = <T>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** A required JSON request body; spread into `request`. */
+export const jsonBody = <T>(schema: T) => ({
+  body: { required: true, content: { "application/json": { schema } } },
+});
+
 /** Error responses every authenticated route can give; spread into `responses`. */
 export const commonErrors = {
   400: problem("invalid request"),

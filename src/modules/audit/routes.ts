@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
-import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonResponse, problem } from "../../http/openapi.js";
 import { AuditPage, AuditQuery, OrgParams } from "./schemas.js";
 import { auditEvents } from "./service.js";
 
@@ -12,7 +12,7 @@ const list = createRoute({
   summary: "Audit events of an organization, newest first (can_view_audit_log)",
   request: { params: OrgParams, query: AuditQuery },
   responses: {
-    200: { description: "a page of events", content: { "application/json": { schema: AuditPage } } },
+    200: jsonResponse(AuditPage, "a page of events"),
     ...commonErrors,
     404: problem("organization-not-found"),
   },

@@ -1,5 +1,6 @@
 import type { Sql, Tx } from "../../db/pool.js";
 import type { CooperationRow } from "../../domain/cooperations.js";
+import { NotFound } from "../../domain/errors.js";
 import type { CooperationState } from "../../domain/tuples.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 
@@ -37,6 +38,13 @@ export async function findCooperation(db: Db, id: string) {
   const [r] = await db<RawCooperation[]>`select id, owner_organization_id, partner_organization_id, state,
       expires_at, created_at from cooperations where id = ${id}`;
   return r ? toRow(r) : null;
+}
+
+/** The cooperation, or 404 cooperation-not-found. */
+export async function loadCooperation(db: Db, id: string) {
+  const c = await findCooperation(db, id);
+  if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
+  return c;
 }
 
 /** Up to `limit` rows, newest first, after the (created_at, id) of a cursor. */

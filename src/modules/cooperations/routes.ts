@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
-import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import * as lifecycle from "./lifecycle.js";
 import {
   CooperationPageSchema,
@@ -15,15 +15,8 @@ import {
 } from "./schemas.js";
 import * as service from "./service.js";
 
-const json = (schema: typeof CooperationSchema | typeof CooperationPageSchema, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 const errors = { ...commonErrors, 404: problem("no such cooperation, share or resource") };
 const changeErrors = { ...errors, 409: problem("ended, invalid state transition or conflict") };
-const body = <T>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
 const tags = ["cooperations"];
 
 const list = createRoute({
@@ -32,7 +25,7 @@ const list = createRoute({
   tags,
   summary: "List an organization's cooperations (admins)",
   request: { params: OrgParams, query: ListQuery },
-  responses: { 200: json(CooperationPageSchema, "a page of cooperations"), ...commonErrors },
+  responses: { 200: jsonResponse(CooperationPageSchema, "a page of cooperations"), ...commonErrors },
 });
 const get = createRoute({
   method: "get",
@@ -40,23 +33,23 @@ const get = createRoute({
   tags,
   summary: "Read a cooperation (admins of either side)",
   request: { params: CoopParams },
-  responses: { 200: json(CooperationSchema, "the cooperation"), ...errors },
+  responses: { 200: jsonResponse(CooperationSchema, "the cooperation"), ...errors },
 });
 const patch = createRoute({
   method: "patch",
   path: "/v1/cooperations/{coopId}",
   tags,
   summary: "Set, extend or clear the expiry (owner admins)",
-  request: { params: CoopParams, ...body(ExpiryBody) },
-  responses: { 200: json(CooperationSchema, "the cooperation"), ...changeErrors },
+  request: { params: CoopParams, ...jsonBody(ExpiryBody) },
+  responses: { 200: jsonResponse(CooperationSchema, "the cooperation"), ...changeErrors },
 });
 const putShare = createRoute({
   method: "put",
   path: "/v1/cooperations/{coopId}/shares/{type}/{id}",
   tags,
   summary: "Add or change a share (owner admins; R-C3, R-C4)",
-  request: { params: ShareParams, ...body(ShareBody) },
-  responses: { 200: json(CooperationSchema, "the cooperation with its shares"), ...changeErrors },
+  request: { params: ShareParams, ...jsonBody(ShareBody) },
+  responses: { 200: jsonResponse(CooperationSchema, "the cooperation with its shares"), ...changeErrors },
 });
 const deleteShare = createRoute({
   method: "delete",
@@ -73,7 +66,7 @@ const lifecycleRoute = (verb: "pause" | "resume" | "end", summary: string) =>
     tags,
     summary,
     request: { params: CoopParams },
-    responses: { 200: json(CooperationSchema, "the cooperation"), ...changeErrors },
+    responses: { 200: jsonResponse(CooperationSchema, "the cooperation"), ...changeErrors },
   });
 
 /** Routes of the cooperations module (API.md "Cooperations"). */

@@ -58,8 +58,7 @@ type Side = "owner" | "partner";
 
 /** Load a cooperation and require the actor to administer one of `sides` (R-C2). */
 export async function authorize(deps: Deps, ctx: ActorContext, id: string, sides: Side[]) {
-  const c = await repo.findCooperation(deps.sql, id);
-  if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
+  const c = await repo.loadCooperation(deps.sql, id);
   for (const side of sides) {
     const org = side === "owner" ? c.ownerOrganizationId : c.partnerOrganizationId;
     if (org && (await can(deps, ctx.actorId, "can_manage_cooperations", engineObject("organization", org))))
@@ -72,8 +71,7 @@ export async function authorize(deps: Deps, ctx: ActorContext, id: string, sides
 }
 
 export async function load(deps: Deps, id: string): Promise<CooperationView> {
-  const c = await repo.findCooperation(deps.sql, id);
-  if (!c) throw NotFound("cooperation-not-found", `no cooperation ${id}`);
+  const c = await repo.loadCooperation(deps.sql, id);
   return view(deps, c, await repo.sharesOf(deps.sql, [id]));
 }
 

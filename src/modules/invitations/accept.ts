@@ -8,7 +8,14 @@ import { engineObject, engineObjectOrNull } from "../../engine/ids.js";
 import type { OrgRole } from "../../engine/permissions.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation, requirePending, stateError, statusAt, toView } from "./lifecycle.js";
-import { findById, findByTokenHash, type InvitationRow, organizationOf, transition } from "./repo.js";
+import {
+  findById,
+  findByTokenHash,
+  type InvitationRow,
+  loadInvitation,
+  organizationOf,
+  transition,
+} from "./repo.js";
 import { closeInvitation } from "./service.js";
 import { hashToken, looksLikeToken } from "./tokens.js";
 
@@ -51,8 +58,7 @@ export async function acceptByToken(deps: Deps, ctx: ActorContext, token: string
 
 /** A cooperation invitation addressed to an organization id: any admin of it accepts without a token (R-I5). */
 export async function acceptById(deps: Deps, ctx: ActorContext, id: string) {
-  const inv = await findById(deps.sql, id);
-  if (!inv) throw NotFound("invitation-not-found", `no invitation ${id}`);
+  const inv = await loadInvitation(deps.sql, id);
   if (inv.type !== "cooperation" || inv.email || !inv.partner_organization_id)
     throw Forbidden(
       "token-required",

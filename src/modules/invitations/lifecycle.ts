@@ -1,13 +1,20 @@
 import { can } from "../../domain/authorize.js";
 import { lockCooperation } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, Gone, NotFound } from "../../domain/errors.js";
+import { Conflict, Forbidden, Gone } from "../../domain/errors.js";
 import { cooperationTuples, PLATFORM_OBJECT, shareTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObjectOrNull } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import { emitEvent } from "./events.js";
-import { dueForExpiry, findById, type InvitationRow, type InvitationStatus, transition } from "./repo.js";
+import {
+  dueForExpiry,
+  findById,
+  type InvitationRow,
+  type InvitationStatus,
+  loadInvitation,
+  transition,
+} from "./repo.js";
 
 /** Shared pieces of the invitation lifecycle (R-I4): status at read time, expiry, authority, views. */
 
@@ -177,8 +184,7 @@ export async function isAddressee(deps: Deps, ctx: ActorContext, inv: Invitation
 }
 
 export async function loadForSender(deps: Deps, ctx: ActorContext, id: string): Promise<InvitationRow> {
-  const inv = await findById(deps.sql, id);
-  if (!inv) throw NotFound("invitation-not-found", `no invitation ${id}`);
+  const inv = await loadInvitation(deps.sql, id);
   if (!(await isSender(deps, ctx.actorId, inv)))
     throw Forbidden("forbidden", "only the sender side may act on this invitation");
   return inv;

@@ -1,4 +1,5 @@
 import type { Sql, Tx } from "../../db/pool.js";
+import { NotFound } from "../../domain/errors.js";
 
 /** SQL of the invitations module. */
 
@@ -57,6 +58,13 @@ export async function findById(db: Db, id: string, lock = false): Promise<Invita
     : await db`select ${COLUMNS(db)} from invitations i left join organizations o on o.id = i.organization_id
         where i.id = ${id}`;
   return r as InvitationRow | undefined;
+}
+
+/** The invitation, or 404 invitation-not-found. */
+export async function loadInvitation(db: Db, id: string): Promise<InvitationRow> {
+  const inv = await findById(db, id);
+  if (!inv) throw NotFound("invitation-not-found", `no invitation ${id}`);
+  return inv;
 }
 
 export async function findByTokenHash(db: Db, hash: Buffer): Promise<InvitationRow | undefined> {

@@ -1,9 +1,9 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
 import type { AppEnv } from "../../http/context.js";
-import { commonErrors, createRouter } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { acceptById, acceptByToken, declineByToken, previewByToken } from "./accept.js";
 import { listForSender } from "./query.js";
 import {
@@ -28,16 +28,13 @@ import {
 } from "./service.js";
 
 const tags = ["Invitations"];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { required: true, content: { "application/json": { schema } } },
-});
-const problem = commonErrors[403];
-const responses = { ...commonErrors, 404: problem, 409: problem, 410: problem };
 const params = { params: InvitationIdParam };
+const notFound = { 404: problem("invitation-not-found") };
+/** An invitation that is no longer pending (lifecycle.ts stateError). */
+const notPending = {
+  409: problem("invitation-declined, invitation-already-accepted or invitation-not-pending"),
+  410: problem("invitation-expired or invitation-revoked"),
+};
 
 const r = {
   create: createRoute({
@@ -45,10 +42,12 @@ const r = {
     path: "/v1/invitations",
     tags,
     summary: "Create an invitation (R-I1)",
-    request: body(CreateInvitationSchema),
+    request: jsonBody(CreateInvitationSchema),
     responses: {
-      ...responses,
-      201: json(InvitationWithTokenSchema, "created; the token is shown only here"),
+      201: jsonResponse(InvitationWithTokenSchema, "created; the token is shown only here"),
+      ...commonErrors,
+      404: problem("organization-not-found (the partner organization)"),
+      409: problem("cooperation-exists or cooperation-with-itself"),
     },
   }),
   list: createRoute({
@@ -57,31 +56,46 @@ const r = {
     tags,
     summary: "List invitations (sender side)",
     request: { query: ListQuerySchema },
-    responses: { ...responses, 200: json(InvitationPageSchema, "a page") },
+    responses: { 200: jsonResponse(InvitationPageSchema, "a page"), ...commonErrors },
   }),
   accept: createRoute({
     method: "post",
     path: "/v1/invitations/accept",
     tags,
     summary: "Accept with a token (R-I5…R-I9)",
-    request: body(AcceptBodySchema),
-    responses: { ...responses, 200: json(AcceptResultSchema, "accepted, or the same result again") },
+    request: jsonBody(AcceptBodySchema),
+    responses: {
+      200: jsonResponse(AcceptResultSchema, "accepted, or the same result again"),
+      ...commonErrors,
+      403: problem("email-mismatch or partner-admin-required"),
+      ...notFound,
+      ...notPending,
+      409: problem(
+        "invitation-declined or invitation-already-accepted; already-member (the invitee belongs to an organization) or cooperation-exists",
+      ),
+    },
   }),
   decline: createRoute({
     method: "post",
     path: "/v1/invitations/decline",
     tags,
     summary: "Decline with a token",
-    request: body(TokenBodySchema),
-    responses: { ...responses, 200: json(InvitationOnlySchema, "declined") },
+    request: jsonBody(TokenBodySchema),
+    responses: {
+      200: jsonResponse(InvitationOnlySchema, "declined"),
+      ...commonErrors,
+      403: problem("email-mismatch or partner-admin-required"),
+      ...notFound,
+      ...notPending,
+    },
   }),
   preview: createRoute({
     method: "post",
     path: "/v1/invitations/preview",
     tags,
     summary: "What a token invites to",
-    request: body(TokenBodySchema),
-    responses: { ...responses, 200: json(PreviewSchema, "preview") },
+    request: jsonBody(TokenBodySchema),
+    responses: { 200: jsonResponse(PreviewSchema, "preview"), ...commonErrors, ...notFound, ...notPending },
   }),
   get: createRoute({
     method: "get",
@@ -89,7 +103,7 @@ const r = {
     tags,
     summary: "Read an invitation (never the token)",
     request: params,
-    responses: { ...responses, 200: json(InvitationOnlySchema, "the invitation") },
+    responses: { 200: jsonResponse(InvitationOnlySchema, "the invitation"), ...commonErrors, ...notFound },
   }),
   events: createRoute({
     method: "get",
@@ -97,7 +111,7 @@ const r = {
     tags,
     summary: "Notification events of an invitation (sender side; R-I10)",
     request: params,
-    responses: { ...responses, 200: json(EventsSchema, "events, oldest first") },
+    responses: { 200: jsonResponse(EventsSchema, "events, oldest first"), ...commonErrors, ...notFound },
   }),
   resend: createRoute({
     method: "post",
@@ -105,7 +119,12 @@ const r = {
     tags,
     summary: "New token and new lifetime (R-I4)",
     request: params,
-    responses: { ...responses, 200: json(InvitationWithTokenSchema, "resent") },
+    responses: {
+      200: jsonResponse(InvitationWithTokenSchema, "resent"),
+      ...commonErrors,
+      ...notFound,
+      ...notPending,
+    },
   }),
   revoke: createRoute({
     method: "post",
@@ -113,7 +132,12 @@ const r = {
     tags,
     summary: "Revoke a pending invitation",
     request: params,
-    responses: { ...responses, 200: json(InvitationOnlySchema, "revoked") },
+    responses: {
+      200: jsonResponse(InvitationOnlySchema, "revoked"),
+      ...commonErrors,
+      ...notFound,
+      ...notPending,
+    },
   }),
   acceptById: createRoute({
     method: "post",
@@ -121,7 +145,16 @@ const r = {
     tags,
     summary: "Accept a cooperation invitation addressed to the actor's organization",
     request: params,
-    responses: { ...responses, 200: json(AcceptResultSchema, "accepted") },
+    responses: {
+      200: jsonResponse(AcceptResultSchema, "accepted"),
+      ...commonErrors,
+      403: problem("token-required, or not an admin of the addressed organization (partner-admin-required)"),
+      ...notFound,
+      ...notPending,
+      409: problem(
+        "invitation-declined or invitation-already-accepted; already-member (the invitee belongs to an organization) or cooperation-exists",
+      ),
+    },
   }),
 };
 

@@ -22,6 +22,7 @@ import {
 import {
   findById,
   insertInvitation,
+  loadInvitation,
   organizationName,
   ownedResources,
   rotateToken,
@@ -157,8 +158,7 @@ export async function closeInvitation(deps: Deps, ctx: ActorContext, id: string,
 }
 
 export async function getInvitation(deps: Deps, ctx: ActorContext, id: string) {
-  const inv = await findById(deps.sql, id);
-  if (!inv) throw NotFound("invitation-not-found", `no invitation ${id}`);
+  const inv = await loadInvitation(deps.sql, id);
   if (!(await isAddressee(deps, ctx, inv)) && !(await isSender(deps, ctx.actorId, inv)))
     throw Forbidden("forbidden", "only the sender side or the addressee may read this invitation");
   return { invitation: toView(inv, deps.now()) };

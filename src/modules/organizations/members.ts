@@ -1,6 +1,6 @@
 import { can, requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
+import { Conflict, Forbidden } from "../../domain/errors.js";
 import { grantTuples, membershipTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import type { OrgRole } from "../../engine/permissions.js";
@@ -14,18 +14,6 @@ import { memberView, orgObject, requireOrganization } from "./service.js";
  * any concurrent change has committed (its tuples are written before its
  * commit, so the engine already reflects it).
  */
-
-async function lockOrg(uow: UnitOfWork, orgId: string): Promise<void> {
-  if (!(await repo.lockOrganization(uow.tx, orgId))) {
-    throw NotFound("organization-not-found", `no organization ${orgId}`);
-  }
-}
-
-async function lockTarget(uow: UnitOfWork, orgId: string, userId: string): Promise<repo.MemberRow> {
-  const m = await repo.lockMember(uow.tx, orgId, userId);
-  if (!m) throw NotFound("member-not-found", `${userId} is not a member of ${orgId}`);
-  return m;
-}
 
 /** R-O5: moderators (who lack can_assign_admin/moderator) cannot change or remove admins and moderators. */
 async function requireCeiling(deps: Deps, actorId: string, orgId: string, current: OrgRole): Promise<void> {
@@ -84,9 +72,9 @@ export async function changeMemberRole(
 ) {
   await requireOrganization(deps, orgId);
   return runChange(deps, ctx, async (uow) => {
-    await lockOrg(uow, orgId);
+    await repo.loadOrganization(uow.tx, orgId, true);
     await requirePermission(deps, ctx.actorId, `can_assign_${role}`, orgObject(orgId));
-    const target = await lockTarget(uow, orgId, userId);
+    const target = await repo.loadMember(uow.tx, orgId, userId);
     if (target.role === role) return memberView(target);
     await requireCeiling(deps, ctx.actorId, orgId, target.role);
     if (target.role === "admin") await keepOneAdmin(uow, orgId);
@@ -110,9 +98,9 @@ export async function changeMemberRole(
 export async function removeMember(deps: Deps, ctx: ActorContext, orgId: string, userId: string) {
   await requireOrganization(deps, orgId);
   await runChange(deps, ctx, async (uow) => {
-    await lockOrg(uow, orgId);
+    await repo.loadOrganization(uow.tx, orgId, true);
     await requirePermission(deps, ctx.actorId, "can_manage_members", orgObject(orgId));
-    const target = await lockTarget(uow, orgId, userId);
+    const target = await repo.loadMember(uow.tx, orgId, userId);
     await requireCeiling(deps, ctx.actorId, orgId, target.role);
     if (target.role === "admin") await keepOneAdmin(uow, orgId);
     await dropMembership(uow, orgId, target, "member.removed");
@@ -123,7 +111,7 @@ export async function removeMember(deps: Deps, ctx: ActorContext, orgId: string,
 export async function leaveOrganization(deps: Deps, ctx: ActorContext, orgId: string) {
   await requireOrganization(deps, orgId);
   await runChange(deps, ctx, async (uow) => {
-    await lockOrg(uow, orgId);
+    await repo.loadOrganization(uow.tx, orgId, true);
     const me = await repo.lockMember(uow.tx, orgId, ctx.actorId);
     if (!me) throw Forbidden("not-a-member", `${ctx.actorId} is not a member of ${orgId}`);
     if (me.role === "admin") await keepOneAdmin(uow, orgId);

@@ -1,4 +1,5 @@
 import type { Sql as Pool, Tx } from "../../db/pool.js";
+import { NotFound } from "../../domain/errors.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
 
 /** SQL of the organizations module. `sql` may be the pool or a transaction. */
@@ -42,6 +43,13 @@ export async function lockOrganization(sql: Sql, id: string): Promise<Organizati
   return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
 }
 
+/** The organization (locked with `lock`), or 404 organization-not-found. */
+export async function loadOrganization(sql: Sql, id: string, lock = false): Promise<OrganizationRow> {
+  const org = lock ? await lockOrganization(sql, id) : await findOrganization(sql, id);
+  if (!org) throw NotFound("organization-not-found", `no organization ${id}`);
+  return org;
+}
+
 export async function renameOrganization(sql: Sql, id: string, name: string): Promise<void> {
   await sql`update organizations set name = ${name}, updated_at = now() where id = ${id}`;
 }
@@ -51,6 +59,13 @@ export async function lockMember(sql: Sql, orgId: string, userId: string): Promi
     join users u on u.id = m.user_id
     where m.organization_id = ${orgId} and m.user_id = ${userId} for update of m`;
   return r ? toMember(r) : undefined;
+}
+
+/** The membership locked for a change, or 404 member-not-found. */
+export async function loadMember(sql: Sql, orgId: string, userId: string): Promise<MemberRow> {
+  const m = await lockMember(sql, orgId, userId);
+  if (!m) throw NotFound("member-not-found", `${userId} is not a member of ${orgId}`);
+  return m;
 }
 
 export async function countAdmins(sql: Sql, orgId: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
-import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { changeMemberRole, leaveOrganization, removeMember } from "./members.js";
 import {
   MemberParams,
@@ -16,11 +16,6 @@ import {
 } from "./schemas.js";
 import { getMe, getOrganization, listMembers, renameOrganization } from "./service.js";
 
-const ok = <T>(description: string, schema: T) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const jsonBody = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const tags = ["Organizations and members"];
 const notFound = problem("organization-not-found or member-not-found");
 
@@ -29,7 +24,7 @@ const me = createRoute({
   path: "/v1/me",
   tags,
   summary: "The actor, its organization and role",
-  responses: { 200: ok("the actor", MeSchema), ...commonErrors },
+  responses: { 200: jsonResponse(MeSchema, "the actor"), ...commonErrors },
 });
 const getOrg = createRoute({
   method: "get",
@@ -37,15 +32,15 @@ const getOrg = createRoute({
   tags,
   summary: "Read an organization (members)",
   request: { params: OrgParams },
-  responses: { 200: ok("the organization", OrganizationSchema), ...commonErrors, 404: notFound },
+  responses: { 200: jsonResponse(OrganizationSchema, "the organization"), ...commonErrors, 404: notFound },
 });
 const patchOrg = createRoute({
   method: "patch",
   path: "/v1/organizations/{orgId}",
   tags,
   summary: "Rename an organization (can_manage_settings)",
-  request: { params: OrgParams, body: jsonBody(RenameBody) },
-  responses: { 200: ok("the organization", OrganizationSchema), ...commonErrors, 404: notFound },
+  request: { params: OrgParams, ...jsonBody(RenameBody) },
+  responses: { 200: jsonResponse(OrganizationSchema, "the organization"), ...commonErrors, 404: notFound },
 });
 const members = createRoute({
   method: "get",
@@ -53,16 +48,16 @@ const members = createRoute({
   tags,
   summary: "List members (members), ordered by user id",
   request: { params: OrgParams, query: MembersQuery },
-  responses: { 200: ok("a page of members", MembersPage), ...commonErrors, 404: notFound },
+  responses: { 200: jsonResponse(MembersPage, "a page of members"), ...commonErrors, 404: notFound },
 });
 const putRole = createRoute({
   method: "put",
   path: "/v1/organizations/{orgId}/members/{userId}/role",
   tags,
   summary: "Change a member's role (R-O5 ceilings, R-O6)",
-  request: { params: MemberParams, body: jsonBody(RoleBody) },
+  request: { params: MemberParams, ...jsonBody(RoleBody) },
   responses: {
-    200: ok("the member", MemberSchema),
+    200: jsonResponse(MemberSchema, "the member"),
     ...commonErrors,
     404: notFound,
     409: problem("last-admin (R-O6)"),

@@ -1,6 +1,5 @@
 import { requirePermission } from "../../domain/authorize.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
-import { NotFound } from "../../domain/errors.js";
 import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
 import { runChange } from "../../domain/unit-of-work.js";
 import { engineObject } from "../../engine/ids.js";
@@ -15,10 +14,8 @@ import * as repo from "./repo.js";
 
 export const orgObject = (id: string) => engineObject("organization", id);
 
-export async function requireOrganization(deps: Deps, orgId: string): Promise<repo.OrganizationRow> {
-  const org = await repo.findOrganization(deps.sql, orgId);
-  if (!org) throw NotFound("organization-not-found", `no organization ${orgId}`);
-  return org;
+export function requireOrganization(deps: Deps, orgId: string): Promise<repo.OrganizationRow> {
+  return repo.loadOrganization(deps.sql, orgId);
 }
 
 export function organizationView(o: repo.OrganizationRow) {
@@ -47,8 +44,7 @@ export async function renameOrganization(deps: Deps, ctx: ActorContext, orgId: s
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_manage_settings", orgObject(orgId));
   return runChange(deps, ctx, async (uow) => {
-    const org = await repo.lockOrganization(uow.tx, orgId);
-    if (!org) throw NotFound("organization-not-found", `no organization ${orgId}`);
+    const org = await repo.loadOrganization(uow.tx, orgId, true);
     if (org.name !== name) {
       await repo.renameOrganization(uow.tx, orgId, name);
       uow.audit({

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
-import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { StaffBody, StaffParams, StaffResponse } from "./schemas.js";
 import { removeStaff, setStaffRole } from "./service.js";
 
@@ -12,10 +12,10 @@ const putStaff = createRoute({
   summary: "Set a platform staff role (sysadmins)",
   request: {
     params: StaffParams,
-    body: { required: true, content: { "application/json": { schema: StaffBody } } },
+    ...jsonBody(StaffBody),
   },
   responses: {
-    200: { description: "the staff role", content: { "application/json": { schema: StaffResponse } } },
+    200: jsonResponse(StaffResponse, "the staff role"),
     ...commonErrors,
     409: problem("last-sysadmin: the platform keeps at least one sysadmin"),
   },

@@ -32,8 +32,7 @@ async function loadResource(
   id: string,
   lock: repo.Lock = false,
 ): Promise<Resource> {
-  const row = type === "park" ? await repo.findPark(db, id, lock) : await repo.findPortfolio(db, id, lock);
-  if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+  const row = await repo.loadResource(db, type, id, lock);
   const portfolioId = type === "park" ? (row as repo.ParkRow).portfolioId : null;
   return { type, id, organizationId: row.organizationId, portfolioId };
 }

@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { NotFound } from "../../domain/errors.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
 
 /** SQL of the resources module. `Db` is the pool or a transaction. */
@@ -74,6 +75,25 @@ export async function findPortfolio(db: Db, id: string, lock: Lock = false): Pro
 export async function findPark(db: Db, id: string, lock: Lock = false): Promise<ParkRow | null> {
   const rows = await db`select * from parks where id = ${id} ${lockClause(db, lock)}`;
   return rows[0] ? park(rows[0]) : null;
+}
+
+/** A park or portfolio (locked with `lock`), or 404 park-not-found / portfolio-not-found. */
+export async function loadResource(db: Db, type: "park", id: string, lock?: Lock): Promise<ParkRow>;
+export async function loadResource(
+  db: Db,
+  type: ResourceType,
+  id: string,
+  lock?: Lock,
+): Promise<PortfolioRow>;
+export async function loadResource(
+  db: Db,
+  type: ResourceType,
+  id: string,
+  lock: Lock = false,
+): Promise<PortfolioRow | ParkRow> {
+  const row = type === "park" ? await findPark(db, id, lock) : await findPortfolio(db, id, lock);
+  if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+  return row;
 }
 
 /** Non-ended cooperations with a share or a delegation on the resource, in lock order (by id). */

@@ -4,7 +4,7 @@ import type { ActorContext, Deps } from "../../domain/deps.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { actorContext } from "../../http/actor.js";
 import type { AppEnv } from "../../http/context.js";
-import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { deleteGrant, listGrants, putGrant } from "./grants.js";
 import {
   GrantBody,
@@ -22,7 +22,6 @@ import {
 } from "./schemas.js";
 import { deleteResource, putPark, putPortfolio } from "./service.js";
 
-const json = <T>(schema: T) => ({ "application/json": { schema } });
 const TAG = ["Resources and grants"];
 
 const dates = <T extends { createdAt: Date; updatedAt: Date }>(r: T) => ({
@@ -36,10 +35,10 @@ const putPortfolioRoute = createRoute({
   path: "/v1/portfolios/{portfolioId}",
   tags: TAG,
   summary: "Create or update a portfolio (can_create_portfolio on the organization)",
-  request: { params: PortfolioParams, body: { required: true, content: json(PortfolioBody) } },
+  request: { params: PortfolioParams, ...jsonBody(PortfolioBody) },
   responses: {
-    200: { description: "updated (or unchanged)", content: json(PortfolioSchema) },
-    201: { description: "created", content: json(PortfolioSchema) },
+    200: jsonResponse(PortfolioSchema, "updated (or unchanged)"),
+    201: jsonResponse(PortfolioSchema, "created"),
     ...commonErrors,
     409: problem("portfolio-owned-elsewhere"),
   },
@@ -50,10 +49,10 @@ const putParkRoute = createRoute({
   path: "/v1/parks/{parkId}",
   tags: TAG,
   summary: "Create, update or move a park (can_create_park on the owner organization)",
-  request: { params: ParkParams, body: { required: true, content: json(ParkBody) } },
+  request: { params: ParkParams, ...jsonBody(ParkBody) },
   responses: {
-    200: { description: "updated, moved (or unchanged)", content: json(ParkSchema) },
-    201: { description: "created", content: json(ParkSchema) },
+    200: jsonResponse(ParkSchema, "updated, moved (or unchanged)"),
+    201: jsonResponse(ParkSchema, "created"),
     ...commonErrors,
     404: problem("portfolio-not-found"),
     409: problem("park-in-other-organization"),
@@ -83,10 +82,10 @@ function grantRoutes(type: ResourceType) {
     path: `${base}/{userId}`,
     tags: TAG,
     summary: `Grant (owner) or delegate (partner admin) a level on a ${type}`,
-    request: { params: GrantParams, body: { required: true, content: json(GrantBody) } },
+    request: { params: GrantParams, ...jsonBody(GrantBody) },
     responses: {
-      200: { description: "changed (or unchanged)", content: json(GrantSchema) },
-      201: { description: "created", content: json(GrantSchema) },
+      200: jsonResponse(GrantSchema, "changed (or unchanged)"),
+      201: jsonResponse(GrantSchema, "created"),
       ...commonErrors,
       403: problem("forbidden, level-above-cap, level-above-external-cap"),
       404: problem(`${type}-not-found`),
@@ -107,7 +106,11 @@ function grantRoutes(type: ResourceType) {
     tags: TAG,
     summary: `Grants and delegations on a ${type}, with the level the engine grants now`,
     request: { params: ResourceParams, query: GrantsQuery },
-    responses: { 200: { description: "a page", content: json(GrantListSchema) }, ...commonErrors },
+    responses: {
+      200: jsonResponse(GrantListSchema, "a page"),
+      ...commonErrors,
+      404: problem(`${type}-not-found`),
+    },
   });
   return { put, del, list };
 }

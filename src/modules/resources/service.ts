@@ -74,8 +74,7 @@ export async function putPark(
   ctx: ActorContext,
   input: { id: string; portfolioId: string; name: string },
 ): Promise<Upserted<repo.ParkRow>> {
-  const target = await repo.findPortfolio(deps.sql, input.portfolioId);
-  if (!target) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
+  const target = await repo.loadResource(deps.sql, "portfolio", input.portfolioId);
   await requirePermission(
     deps,
     ctx.actorId,
@@ -163,8 +162,7 @@ export async function deleteResource(
   type: ResourceType,
   id: string,
 ): Promise<void> {
-  const found = type === "park" ? await repo.findPark(deps.sql, id) : await repo.findPortfolio(deps.sql, id);
-  if (!found) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
+  await repo.loadResource(deps.sql, type, id);
   await requirePermission(deps, ctx.actorId, "manage_own_access", engineObject(type, id));
   await retryOnDeadlock(() =>
     runChange(deps, ctx, async (uow) => {
