@@ -107,6 +107,8 @@ export function lazyChild(log: Logger, bindings: pino.Bindings): Logger {
   };
   return new Proxy({} as Logger, {
     get(_, prop) {
+      // A level that is off logs nothing: answer its no-op without making the child.
+      if (!child && typeof prop === "string" && prop in LEVELS && !log.isLevelEnabled(prop)) return noop;
       const target = real();
       const v = Reflect.get(target, prop, target);
       return typeof v === "function" ? v.bind(target) : v;
@@ -119,6 +121,9 @@ export function lazyChild(log: Logger, bindings: pino.Bindings): Logger {
     },
   });
 }
+
+const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const noop = () => {};
 
 /**
  * Request bodies, in one pass: at most `maxBytes` (413), and a request that

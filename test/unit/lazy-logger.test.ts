@@ -13,12 +13,14 @@ describe("the request logger is made on first use", () => {
       return child.call(this, b);
     } as typeof log.child;
     const lazy = lazyChild(log, { requestId: "r-1" });
+    lazy.debug({ skipped: true }, "below the level");
     expect(made).toBe(0);
     lazy.warn({ code: "x" }, "hello");
     lazy.info("again");
     expect(made).toBe(1);
     lazy.child({ more: 1 }).info("nested");
     expect(made).toBe(2);
+    expect(lines.some((l) => l.skipped)).toBe(false);
     expect(lines[0]).toMatchObject({ requestId: "r-1", code: "x", msg: "hello", level: 40 });
     expect(lines[2]).toMatchObject({ requestId: "r-1", more: 1, msg: "nested" });
     expect(lazy.level).toBe("info");
