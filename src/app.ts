@@ -1,6 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import type { Deps } from "./domain/deps.js";
-import { recordActor } from "./domain/users.js";
+import { ensureUser } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { problemResponse, renderError } from "./http/errors.js";
@@ -42,14 +42,18 @@ export function createApp(deps: AppDeps) {
   // /metrics is served on its own listener (src/metrics-server.ts), not here.
 
   // Decision endpoints need the `decide` scope; management endpoints `manage` and an actor.
-  app.use("/access/v1/*", apiKeyAuth(config.API_KEYS, "decide"));
+  // Each middleware is built once (its key digests with it), not per request.
+  const decide = apiKeyAuth(config.API_KEYS, "decide");
+  const manage = apiKeyAuth(config.API_KEYS, "manage");
+  const withActor = requireActor();
+  app.use("/access/v1/*", decide);
   // Forward-auth: `/v1/forward-auth`, and `/v1/forward-auth/<path>` for Envoy's path_prefix.
   const forwardAuth = (path: string) => path === "/v1/forward-auth" || path.startsWith("/v1/forward-auth/");
-  app.use("/v1/forward-auth", apiKeyAuth(config.API_KEYS, "decide"));
-  app.use("/v1/forward-auth/*", apiKeyAuth(config.API_KEYS, "decide"));
+  app.use("/v1/forward-auth", decide);
+  app.use("/v1/forward-auth/*", decide);
   app.use("/v1/*", async (c, next) => {
     if (forwardAuth(c.req.path)) return next();
-    return apiKeyAuth(config.API_KEYS, "manage")(c, next);
+    return manage(c, next);
   });
   app.use("/v1/*", async (c, next) => {
     if (forwardAuth(c.req.path)) return next();
@@ -61,9 +65,13 @@ export function createApp(deps: AppDeps) {
         "the management API is off when a custom MODEL_FILE is used",
       );
     }
-    return requireActor()(c, async () => {
+    return withActor(c, async () => {
       const actor = c.get("actor")!;
-      await recordActor(deps.sql, actor.id, actor.email);
+      // Every management request records its actor (and a newly verified email)
+      // first, in one statement of its own: being seen is not a domain change, so
+      // it is kept even when the verb is then refused, and it writes no audit
+      // record (API.md "Authentication").
+      await ensureUser(deps.sql, actor.id, actor.email);
       await next();
     });
   });

@@ -168,6 +168,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** A config for tests and tools: defaults plus overrides, without reading the environment. */
+/**
+ * The one name for the service's mode: the built-in model (model/model.fga)
+ * with the management API, or a custom MODEL_FILE, which serves decisions
+ * only (no database, raw ids, the management API answers 404).
+ */
+export function managementEnabled(config: Pick<Config, "MODEL_FILE">): boolean {
+  return !config.MODEL_FILE;
+}
+
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig(overrides);
 }

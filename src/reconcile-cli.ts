@@ -29,14 +29,7 @@ async function main(argv: string[]): Promise<number> {
     throw new ConfigError(missing.map((variable) => ({ variable, message: "required for reconcile" })));
   }
   const sql = createDb({ url: config.DATABASE_URL!, max: 2 });
-  const engine = new Engine({
-    apiUrl: config.OPENFGA_API_URL!,
-    apiToken: config.OPENFGA_API_TOKEN,
-    storeId: config.OPENFGA_STORE_ID,
-    modelId: config.OPENFGA_MODEL_ID,
-    timeoutMs: config.OPENFGA_TIMEOUT_MS,
-    searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
-  });
+  const engine = Engine.fromConfig(config);
   try {
     await bootstrapEngine(engine, {
       storeName: config.OPENFGA_STORE_NAME,

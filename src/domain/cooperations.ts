@@ -1,6 +1,7 @@
 import type { JobLevel, ResourceType } from "../engine/permissions.js";
 import { Conflict, NotFound } from "./errors.js";
 import { newId } from "./organizations.js";
+import { isPgError, PG } from "./pg-errors.js";
 import { type CooperationState, cooperationTuples, grantTuples, shareTuples } from "./tuples.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
@@ -35,6 +36,19 @@ export async function lockCooperation(uow: UnitOfWork, id: string): Promise<Coop
   };
 }
 
+/** The pair rules of the cooperations table (one open cooperation per pair; not with itself) as conflicts. */
+async function pairConstraints(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    if (isPgError(err, PG.uniqueViolation))
+      throw Conflict("cooperation-exists", "a cooperation between these organizations already exists");
+    if (isPgError(err, PG.checkViolation))
+      throw Conflict("cooperation-with-itself", "an organization cannot cooperate with itself");
+    throw err;
+  }
+}
+
 /** A pending cooperation with its shares (created with a cooperation invitation). Nothing is shared yet (R-C6). */
 export async function createPendingCooperation(
   uow: UnitOfWork,
@@ -46,18 +60,10 @@ export async function createPendingCooperation(
   },
 ): Promise<CooperationRow> {
   const id = newId("coop");
-  try {
-    await uow.tx`insert into cooperations (id, owner_organization_id, partner_organization_id, state, expires_at)
-      values (${id}, ${c.ownerOrganizationId}, ${c.partnerOrganizationId}, 'pending', ${c.expiresAt})`;
-  } catch (err) {
-    if ((err as { code?: string }).code === "23505") {
-      throw Conflict("cooperation-exists", "a cooperation between these organizations already exists");
-    }
-    if ((err as { code?: string }).code === "23514") {
-      throw Conflict("cooperation-with-itself", "an organization cannot cooperate with itself");
-    }
-    throw err;
-  }
+  await pairConstraints(
+    uow.tx`insert into cooperations (id, owner_organization_id, partner_organization_id, state, expires_at)
+      values (${id}, ${c.ownerOrganizationId}, ${c.partnerOrganizationId}, 'pending', ${c.expiresAt})`,
+  );
   const row: CooperationRow = { id, ...c, state: "pending" };
   uow.tuples([], cooperationTuples(row));
   for (const s of c.shares) {
@@ -98,18 +104,10 @@ export async function activateCooperation(
   const before = await lockCooperation(uow, id);
   if (before.state !== "pending")
     throw Conflict("cooperation-not-pending", `cooperation ${id} is ${before.state}`);
-  try {
-    await uow.tx`update cooperations set state = 'active', partner_organization_id = ${partnerOrganizationId}, updated_at = now()
-      where id = ${id} and state = 'pending'`;
-  } catch (err) {
-    if ((err as { code?: string }).code === "23505") {
-      throw Conflict("cooperation-exists", "a cooperation between these organizations already exists");
-    }
-    if ((err as { code?: string }).code === "23514") {
-      throw Conflict("cooperation-with-itself", "an organization cannot cooperate with itself");
-    }
-    throw err;
-  }
+  await pairConstraints(
+    uow.tx`update cooperations set state = 'active', partner_organization_id = ${partnerOrganizationId}, updated_at = now()
+      where id = ${id} and state = 'pending'`,
+  );
   const after: CooperationRow = { ...before, state: "active", partnerOrganizationId };
   uow.tuples(cooperationTuples(before), cooperationTuples(after));
   uow.audit({

@@ -9,9 +9,7 @@ export type ErrorKind =
   | "not-found"
   | "conflict"
   | "gone"
-  | "unavailable"
-  | "payload-too-large"
-  | "unsupported-media-type";
+  | "unavailable";
 
 export interface FieldError {
   path: string;

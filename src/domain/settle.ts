@@ -2,6 +2,7 @@ import type { Sql } from "../db/pool.js";
 import type { Deps } from "./deps.js";
 import { Unavailable } from "./errors.js";
 import { type Key, repairKeys } from "./journal.js";
+import { isPgError, PG } from "./pg-errors.js";
 import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 import { type Delta, tupleKey } from "./tuples.js";
@@ -120,7 +121,7 @@ async function settlePass(deps: Deps, st: ChangeState, known?: Outcome): Promise
 
 /** The pool was closed (shutdown, or a test's end): stop retrying. */
 function ended(err: unknown): boolean {
-  return (err as { code?: string })?.code === "CONNECTION_ENDED";
+  return isPgError(err, PG.connectionEnded);
 }
 
 function sleep(ms: number): Promise<void> {

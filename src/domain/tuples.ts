@@ -20,8 +20,6 @@ export interface Delta {
   deletes: Tuple[];
 }
 
-export const EMPTY_DELTA: Delta = { writes: [], deletes: [] };
-
 export const PLATFORM_OBJECT = "platform:default";
 
 export function tupleKey(t: Tuple): string {
@@ -47,10 +45,6 @@ export function diffTuples(before: Tuple[], after: Tuple[]): Delta {
     if (!prev || !sameCondition(t, prev)) writes.push(t);
   }
   return { writes, deletes };
-}
-
-export function mergeDeltas(...deltas: Delta[]): Delta {
-  return { writes: deltas.flatMap((d) => d.writes), deletes: deltas.flatMap((d) => d.deletes) };
 }
 
 export function staffTuples(s: { userId: string; role: StaffRole }): Tuple[] {

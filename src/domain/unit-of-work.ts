@@ -4,10 +4,11 @@ import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
 import { type ActorContext, type Deps, ProcessCrash } from "./deps.js";
 import { journalBegin, journalEndInTx } from "./journal.js";
+import { isRetryableConflict } from "./pg-errors.js";
 import { writeEngine } from "./revision.js";
 import { ChangeState, compensate } from "./settle.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { type Delta, diffTuples, type Tuple } from "./tuples.js";
+import { diffTuples, type Tuple } from "./tuples.js";
 
 export interface AuditEntry {
   action: string;
@@ -38,11 +39,6 @@ export class UnitOfWork {
   /** Record the tuples an entity implied before and after the change. */
   tuples(before: Tuple[], after: Tuple[]): void {
     const d = diffTuples(before, after);
-    this.writes.push(...d.writes);
-    this.deletes.push(...d.deletes);
-  }
-
-  delta(d: Delta): void {
     this.writes.push(...d.writes);
     this.deletes.push(...d.deletes);
   }
@@ -99,7 +95,7 @@ export async function runChange<T>(
           if (state.engine === "none") {
             // A deadlock or serialization failure aborted the attempt before it
             // reached the engine: run it again (src/domain/lock-order.ts).
-            if (attempt < DEADLOCK_ATTEMPTS && retryable(err)) {
+            if (attempt < DEADLOCK_ATTEMPTS && isRetryableConflict(err)) {
               await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
               continue;
             }
@@ -122,7 +118,6 @@ export async function runChange<T>(
 }
 
 const DEADLOCK_ATTEMPTS = 4;
-const retryable = (err: unknown) => ["40P01", "40001"].includes(String((err as { code?: unknown })?.code));
 
 /**
  * A change whose answer is a read of its result: the read runs inside the

@@ -13,13 +13,3 @@ export async function ensureUser(tx: Tx | Sql, id: string, email: string | null)
     await tx`insert into users (id) values (${id}) on conflict (id) do nothing`;
   }
 }
-
-/**
- * Every management request records its actor (and a newly verified email)
- * before anything else, in one statement of its own: being seen is not a
- * domain change, so it is kept even when the verb is then refused, and it
- * writes no audit record (API.md "Authentication").
- */
-export async function recordActor(sql: Sql, id: string, email: string | null): Promise<void> {
-  await ensureUser(sql, id, email);
-}

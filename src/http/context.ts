@@ -6,7 +6,7 @@ export interface AppVariables {
   log: Logger;
   apiKeyName?: string;
   actor?: { id: string; email: string | null };
-  /** The problem `code` of an error answer, for the request's log line. */
+  /** The problem code of an error answer, for the request's log line. */
   problemCode?: string;
 }
 

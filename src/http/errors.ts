@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { DomainError, type ErrorKind, type FieldError } from "../domain/errors.js";
-import type { AppEnv } from "./context.js";
+import { isRetryableConflict, pgCode } from "../domain/pg-errors.js";
 
 /** The only mapping from error kinds to HTTP statuses. */
 const STATUS: Record<ErrorKind, number> = {
@@ -11,8 +11,6 @@ const STATUS: Record<ErrorKind, number> = {
   "not-found": 404,
   conflict: 409,
   gone: 410,
-  "payload-too-large": 413,
-  "unsupported-media-type": 415,
   unavailable: 503,
 };
 
@@ -60,7 +58,7 @@ export function problemResponse(
     ...extra,
     requestId: c.get("requestId") as string | undefined,
   };
-  (c as Context<AppEnv>).set("problemCode", code);
+  c.set("problemCode", code);
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   // A fresh Response does not carry headers set earlier with c.header(): echo the request id here.
   const requestId = c.get("requestId") as string | undefined;
@@ -121,8 +119,8 @@ export function databaseTrouble(
   depth = 0,
 ): "database-unavailable" | "transaction-conflict" | undefined {
   if (!err || typeof err !== "object" || depth > 3) return undefined;
-  const code = String((err as { code?: unknown }).code ?? "");
-  if (code === "40001" || code === "40P01") return "transaction-conflict";
+  const code = pgCode(err);
+  if (isRetryableConflict(err)) return "transaction-conflict";
   if (/^(08|53|57P)/.test(code) || code === "55000") return "database-unavailable";
   if (CONNECTION_CODES.test(code)) return "database-unavailable";
   for (const inner of [

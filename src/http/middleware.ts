@@ -83,7 +83,7 @@ async function handle(
         method: c.req.method,
         route,
         status,
-        outcome: status < 400 ? "success" : status < 500 ? "refused" : "error",
+        outcome: outcomeOf(status),
         code: c.get("problemCode"),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         actor,
@@ -92,6 +92,11 @@ async function handle(
       "request",
     );
   }
+}
+
+/** The request's outcome for the log: answered, refused (the caller's error) or failed (ours or a dependency's). */
+function outcomeOf(status: number): "ok" | "refused" | "failed" {
+  return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
 }
 
 /**

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
 import { PUBLIC_PERMISSIONS } from "../../src/engine/permissions.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import { createTestContext, type TestContext } from "../support/app.js";

@@ -57,11 +57,7 @@ describe("foundation", () => {
   it("bootstraps the store and model idempotently across restarts", async () => {
     // A second engine client of its own: bootstrapping pins the client to the
     // new store, and the shared one must stay on this test's store.
-    const engine = new Engine({
-      apiUrl: t.engine.opts.apiUrl,
-      timeoutMs: t.config.OPENFGA_TIMEOUT_MS,
-      searchTimeoutMs: t.config.OPENFGA_SEARCH_TIMEOUT_MS,
-    });
+    const engine = Engine.fromConfig(t.config, { apiUrl: t.engine.opts.apiUrl });
     const pinned = [t.engine.storeId, t.engine.modelId];
     const model = await loadModelFile();
     const name = `idem-${Date.now()}`;

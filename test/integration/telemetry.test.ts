@@ -128,8 +128,18 @@ describe("telemetry: spans and trace ids", () => {
       method: "GET",
       route: "/healthz",
       status: 200,
+      outcome: "ok",
       requestId: "req-1",
       traceId,
+    });
+    expect(line.code).toBeUndefined();
+    // A refusal carries its problem code; info level (pino 30), 5xx would be error (50).
+    await app.request("/v1/me", { headers: { "x-request-id": "req-2" } });
+    expect(lines.find((l) => l.requestId === "req-2" && l.msg === "request")).toMatchObject({
+      status: 401,
+      outcome: "refused",
+      code: "unauthenticated",
+      level: 30,
     });
     expect(typeof line.durationMs).toBe("number");
     const span = exporter.getFinishedSpans().find((s) => s.name === "GET /healthz")!;
@@ -166,10 +176,10 @@ describe("telemetry: spans and trace ids", () => {
       headers: { authorization: `Bearer ${t.keys.decide}`, "content-type": "application/json" },
     });
     const [ok, refused, failed] = lines.filter((l) => l.msg === "request");
-    expect(ok).toMatchObject({ status: 200, outcome: "success", level: 30 });
+    expect(ok).toMatchObject({ status: 200, outcome: "ok", level: 30 });
     expect(ok!.code).toBeUndefined();
     expect(refused).toMatchObject({ status: 401, outcome: "refused", code: "unauthenticated", level: 30 });
-    expect(failed).toMatchObject({ status: 503, outcome: "error", code: "engine-unavailable", level: 50 });
+    expect(failed).toMatchObject({ status: 503, outcome: "failed", code: "engine-unavailable", level: 50 });
   });
 
   it("without an exporter spans are not recorded, yet the log line keeps the caller's trace id", async () => {

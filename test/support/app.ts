@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import pino from "pino";
-import postgres from "postgres";
 import { inject } from "vitest";
 import { type AppDeps, createApp } from "../../src/app.js";
 import { type Config, testConfig } from "../../src/config.js";
@@ -11,6 +10,7 @@ import { Engine } from "../../src/engine/client.js";
 import { buildDecisionCache, type DecisionCache } from "../../src/engine/decision-cache.js";
 import { generateApiKey } from "../../src/http/auth.js";
 import { Readiness } from "../../src/readiness.js";
+import { cloneDatabase } from "./database.js";
 
 export interface TestKeys {
   decide: string;
@@ -64,14 +64,8 @@ export interface TestAppOptions {
  * template, a new OpenFGA store with the model, and the app in-process.
  */
 export async function createTestContext(opts: TestAppOptions = {}): Promise<TestContext> {
-  const serverUrl = inject("databaseUrl");
-  const dbName = `authz_t_${inject("runId")}_${randomUUID().slice(0, 8)}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName} template ${inject("templateDb")}`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
+  const db = await cloneDatabase();
+  const { dbName, url: databaseUrl } = db;
 
   const keys = { decide: generateApiKey(), manage: generateApiKey(), both: generateApiKey() };
   const config = testConfig({
@@ -88,14 +82,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
   const sql = createDb({ url: databaseUrl, max: 5 });
   const journalSql = createDb({ url: databaseUrl, max: 2 });
   const fenceSql = createDb({ url: databaseUrl, max: 1 });
-  const engine = new Engine({
-    apiUrl: opts.openfgaUrl ?? inject("openfgaUrl"),
-    timeoutMs: config.OPENFGA_TIMEOUT_MS,
-    searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
-    maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
-    queueMax: config.ENGINE_QUEUE_MAX,
-    queueWaitMs: config.ENGINE_QUEUE_WAIT_MS,
-  });
+  const engine = Engine.fromConfig(config, { apiUrl: opts.openfgaUrl ?? inject("openfgaUrl") });
   // Every test app decides through the cache as production does (DECISION_CACHE_SIZE=0 to test without).
   const decisions = buildDecisionCache({
     engine,
@@ -161,9 +148,7 @@ export async function createTestContext(opts: TestAppOptions = {}): Promise<Test
       await fenceSql.end({ timeout: 2 }).catch(() => {});
       engine.close();
       await engine.admin.deleteStore({ storeId: engine.storeId }).catch(() => {});
-      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
-      await a.end();
+      await db.drop();
     },
   };
 }
@@ -191,11 +176,7 @@ export async function createReplica(t: TestContext): Promise<Replica> {
   const sql = createDb({ url: t.databaseUrl, max: 5 });
   const journalSql = createDb({ url: t.databaseUrl, max: 2 });
   const fenceSql = createDb({ url: t.databaseUrl, max: 1 });
-  const engine = new Engine({
-    apiUrl: t.engine.opts.apiUrl,
-    timeoutMs: t.config.OPENFGA_TIMEOUT_MS,
-    searchTimeoutMs: t.config.OPENFGA_SEARCH_TIMEOUT_MS,
-  });
+  const engine = Engine.fromConfig(t.config, { apiUrl: t.engine.opts.apiUrl });
   engine.pin(t.engine.storeId!, t.engine.modelId!);
   const decisions = buildDecisionCache({
     engine,

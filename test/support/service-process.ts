@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import postgres from "postgres";
 import { inject } from "vitest";
 import { generateApiKey } from "../../src/http/auth.js";
+
+export { cloneDatabase } from "./database.js";
 
 /** The real service process (`node --import tsx src/main.ts`) on a database of its own. */
 export interface ServiceProcess {
@@ -14,26 +14,6 @@ export interface ServiceProcess {
   lines: Record<string, any>[];
   exited(): boolean;
   stop(): Promise<void>;
-}
-
-/** A database cloned from the migrated template, dropped by the returned function. */
-export async function cloneDatabase(): Promise<{ dbName: string; url: string; drop: () => Promise<void> }> {
-  const server = inject("databaseUrl");
-  const dbName = `authz_t_${inject("runId")}_${randomUUID().slice(0, 8)}`;
-  const admin = postgres(server, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName} template ${inject("templateDb")}`);
-  await admin.end();
-  const u = new URL(server);
-  u.pathname = `/${dbName}`;
-  return {
-    dbName,
-    url: u.toString(),
-    drop: async () => {
-      const a = postgres(server, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
-      await a.end();
-    },
-  };
 }
 
 export async function startServiceProcess(opts: {

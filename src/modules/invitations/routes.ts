@@ -1,8 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { ActorContext, Deps } from "../../domain/deps.js";
+import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
-import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { acceptById, acceptByToken, declineByToken, previewByToken } from "./accept.js";
 import { listForSender } from "./query.js";

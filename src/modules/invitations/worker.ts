@@ -100,7 +100,12 @@ export async function deliverBatch(
   return delivered;
 }
 
-export function startWebhookWorker(deps: Deps, opts: WebhookOptions): WebhookWorker {
+/**
+ * One delivery pass: the expiry sweep when it is due, then batches until the
+ * outbox has nothing due (or the service stops). The service runs it as a
+ * periodic job (src/startup/jobs.ts); startWebhookWorker runs it on its own.
+ */
+export function webhookPass(deps: Deps, opts: WebhookOptions) {
   const o: Required<WebhookOptions> = {
     pollMs: 1000,
     baseDelayMs: 1000,
@@ -111,26 +116,30 @@ export function startWebhookWorker(deps: Deps, opts: WebhookOptions): WebhookWor
     ...opts,
   };
   const log = deps.log.child({ component: "webhook" });
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
   let lastSweep = 0;
-
-  const pass = async (): Promise<number> => {
+  const pass = async (stopping: () => boolean = () => false): Promise<number> => {
     if (o.expirySweepMs > 0 && Date.now() - lastSweep >= o.expirySweepMs) {
       lastSweep = Date.now();
       await expireDue(deps).catch((err) => log.warn({ err: (err as Error).message }, "expiry sweep failed"));
     }
     let total = 0;
     for (;;) {
-      const n = await deliverBatch(deps.sql, o, log, () => stopped);
+      const n = await deliverBatch(deps.sql, o, log, stopping);
       total += n;
-      if (n < o.batch || stopped) return total;
+      if (n < o.batch || stopping()) return total;
     }
   };
+  return { options: o, log, pass };
+}
+
+export function startWebhookWorker(deps: Deps, opts: WebhookOptions): WebhookWorker {
+  const { options: o, log, pass } = webhookPass(deps, opts);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
   const loop = () => {
     if (stopped) return;
-    running = pass()
+    running = pass(() => stopped)
       .catch((err) => log.warn({ err: (err as Error).message }, "webhook pass failed"))
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, o.pollMs);

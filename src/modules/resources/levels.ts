@@ -1,3 +1,4 @@
+import { isRetryableConflict } from "../../domain/pg-errors.js";
 import { JOB_LEVELS, type JobLevel, levelAtLeast } from "../../engine/permissions.js";
 
 /**
@@ -37,8 +38,7 @@ export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Pr
     try {
       return await fn();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (i >= attempts || (code !== "40P01" && code !== "40001")) throw err;
+      if (i >= attempts || !isRetryableConflict(err)) throw err;
       await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 20));
     }
   }

@@ -1,9 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { ActorContext, Deps } from "../../domain/deps.js";
+import type { Deps } from "../../domain/deps.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { actorContext } from "../../http/actor.js";
-import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
 import { deleteGrant, listGrants, putGrant } from "./grants.js";
 import {

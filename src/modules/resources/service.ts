@@ -3,9 +3,9 @@ import { detachResourceFromCooperations } from "../../domain/cooperations.js";
 import type { ActorContext, Deps } from "../../domain/deps.js";
 import { Conflict, NotFound } from "../../domain/errors.js";
 import { lockCooperations } from "../../domain/lock-order.js";
+import { isPgError, PG } from "../../domain/pg-errors.js";
 import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
 import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
-import { ensureUser } from "../../domain/users.js";
 import { engineObject } from "../../engine/ids.js";
 import type { ResourceType } from "../../engine/permissions.js";
 import { removeAllAccess } from "./access.js";
@@ -21,8 +21,6 @@ export interface Upserted<T> {
   resource: T;
   created: boolean;
 }
-
-const isFkViolation = (err: unknown) => (err as { code?: string }).code === "23503";
 
 export async function putPortfolio(
   deps: Deps,
@@ -87,7 +85,8 @@ export async function putPark(
     );
   } catch (err) {
     // The portfolio was deleted between the look-up and the insert (the composite key refuses).
-    if (isFkViolation(err)) throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
+    if (isPgError(err, PG.foreignKeyViolation))
+      throw NotFound("portfolio-not-found", `no portfolio ${input.portfolioId}`);
     throw err;
   }
 }
