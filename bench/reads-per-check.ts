@@ -17,19 +17,12 @@ import {
 } from "../src/domain/tuples.js";
 import { bootstrapEngine, loadModelFile } from "../src/engine/bootstrap.js";
 import { type CheckItem, Engine } from "../src/engine/client.js";
-import { PUBLIC_PERMISSIONS } from "../src/engine/permissions.js";
+import { JOB_LEVELS, ORG_ROLES, PUBLIC_PERMISSIONS } from "../src/engine/permissions.js";
 import { findOpenFgaBinary, OPENFGA_LIMIT_FLAGS } from "../src/local/openfga.js";
 import { freePort, waitFor } from "../src/local/ports.js";
 
-const ROLES = [
-  "admin",
-  "moderator",
-  "asset_manager_technical",
-  "asset_manager_commercial",
-  "member",
-  "external",
-] as const;
-const LEVELS = ["operator", "technical_manager", "asset_manager", "viewer"] as const;
+const ROLES = ORG_ROLES;
+const LEVELS = JOB_LEVELS;
 
 function world(orgs = 12): { tuples: Tuple[]; users: string[]; objects: string[] } {
   const tuples: Tuple[] = [];

@@ -80,7 +80,17 @@ export async function startSidecar(s: SidecarSpec): Promise<Sidecar> {
     METRICS_HOST: "127.0.0.1",
     ...(s.cacheSize !== undefined ? { DECISION_CACHE_SIZE: String(s.cacheSize) } : {}),
   };
-  const child = await startProcess([MAIN], env, "/readyz", s.timeoutMs);
+  // BENCH_CPU_PROF=<dir>: each sidecar writes a V8 CPU profile there when it stops.
+  const prof = process.env.BENCH_CPU_PROF;
+  const args = prof
+    ? [
+        "--cpu-prof",
+        `--cpu-prof-dir=${prof}`,
+        `--cpu-prof-name=${s.name.replace(/\W+/g, "-")}.cpuprofile`,
+        MAIN,
+      ]
+    : [MAIN];
+  const child = await startProcess(args, env, "/readyz", s.timeoutMs);
   return {
     ...child,
     name: s.name,

@@ -89,10 +89,11 @@ class Tally {
   }
 }
 
-async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<StalePathResult> {
-  const result: StalePathResult = {
-    name: p.name,
-    question: p.question,
+/** A path's result before anything ran. */
+function emptyResult(name: string, question: StalePathResult["question"]): StalePathResult {
+  return {
+    name,
+    question,
     primed: false,
     revokeStatus: null,
     revokeMs: null,
@@ -100,6 +101,10 @@ async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<
     after: counts(),
     staleAllows: 0,
   };
+}
+
+async function probePath(b: Bench, replicas: Sidecar[], p: RevokePath): Promise<StalePathResult> {
+  const result = emptyResult(p.name, p.question);
   // Twice at each replica; an error (503 under load) is asked again, a deny is not.
   const primes: Verdict[] = [];
   for (const s of replicas)
@@ -158,14 +163,7 @@ export async function staleProbe(b: Bench): Promise<StaleResult> {
     b.log(`  stale-allow probe: fixture failed: ${(err as Error).message}`);
     fixture = [];
     paths.push({
-      name: "fixture",
-      question: { user: "", action: "", resource: { type: "park", id: "" } },
-      primed: false,
-      revokeStatus: null,
-      revokeMs: null,
-      before: counts(),
-      after: counts(),
-      staleAllows: 0,
+      ...emptyResult("fixture", { user: "", action: "", resource: { type: "park", id: "" } }),
       error: (err as Error).message,
     });
   }

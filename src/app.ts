@@ -9,6 +9,7 @@ import { createRouter } from "./http/openapi.js";
 import { auditRoutes } from "./modules/audit/routes.js";
 import { cooperationsRoutes } from "./modules/cooperations/routes.js";
 import { decisionsRoutes } from "./modules/decisions/routes.js";
+import { explainRoutes } from "./modules/explain/routes.js";
 import { gatewayRoutes } from "./modules/gateway/routes.js";
 import { revokeOnPendingEnded } from "./modules/invitations/cooperation-link.js";
 import { invitationsRoutes } from "./modules/invitations/routes.js";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", cooperationsRoutes(deps, { onPendingEnded: revokeOnPendingEnded(deps) }));
   app.route("/", invitationsRoutes(deps));
   app.route("/", auditRoutes(deps));
+  app.route("/", explainRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   registerOperationsPaths(app);

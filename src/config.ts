@@ -122,6 +122,9 @@ export const configSchema = z.object({
   ENGINE_MAX_IN_FLIGHT: z.coerce.number().int().positive().max(10_000).default(32),
   /** Check units that may wait for the engine; beyond them a decision answers 503 at once. */
   ENGINE_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(256),
+  /** How long an engine call may wait for a slot, predicted or actual, before 503 engine-overloaded;
+   * separate from OPENFGA_TIMEOUT_MS, which starts only once the call holds a slot. */
+  ENGINE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   MODEL_FILE: z.string().min(1).optional(),
   TUPLES_FILE: z.string().min(1).optional(),
   ACTION_RELATIONS: actionRelations.default(new Map()),

@@ -38,6 +38,12 @@ export function createMetrics() {
       labelNames: ["operation"] as const,
       registers: [registry],
     }),
+    explainInconsistencies: new Counter({
+      name: "authz_explain_inconsistencies_total",
+      help: "Explanations and access reviews where the engine and the database rows disagreed (the engine's answer stands)",
+      labelNames: ["endpoint"] as const,
+      registers: [registry],
+    }),
     decisionCacheHits: new Counter({
       name: "authz_decision_cache_hits_total",
       help: "Decisions answered from the decision cache (fresh by the revision fence)",

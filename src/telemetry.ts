@@ -1,6 +1,7 @@
 import {
   type Attributes,
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   type Span,
   SpanKind,
@@ -9,7 +10,13 @@ import {
 } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { DomainError } from "./domain/errors.js";
@@ -29,6 +36,19 @@ import { DomainError } from "./domain/errors.js";
 
 const SCOPE = "authz-sidecar";
 let current: NodeTracerProvider | undefined;
+/** Whether finished spans go anywhere; when not, spans are not recorded (trace ids still are). */
+let recording = false;
+
+/**
+ * True when spans are recorded and exported. When no processor takes them,
+ * spans are sampled off (cheap non-recording spans that still carry the
+ * caller's or a new trace id for the logs), and the hot path skips the
+ * context propagation that only recorded child spans need: on Node 20 an
+ * active AsyncLocalStorage costs a promise hook on every promise.
+ */
+export function tracesRecorded(): boolean {
+  return recording;
+}
 
 export interface TelemetryOptions {
   /** Where finished spans go; tests pass a SimpleSpanProcessor over an InMemorySpanExporter. */
@@ -49,7 +69,12 @@ export function startTelemetry(opts: TelemetryOptions = {}): NodeTracerProvider 
       [ATTR_SERVICE_NAME]: opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? "authz-sidecar",
     }),
   );
-  const provider = new NodeTracerProvider({ resource, spanProcessors: opts.spanProcessors ?? [] });
+  const spanProcessors = opts.spanProcessors ?? [];
+  recording = spanProcessors.length > 0;
+  const sampler = recording
+    ? new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    : new AlwaysOffSampler();
+  const provider = new NodeTracerProvider({ resource, spanProcessors, sampler });
   provider.register();
   current = provider;
   return provider;
@@ -97,6 +122,8 @@ export function noteError(span: Span, err: unknown): void {
   if (err instanceof DomainError) span.setAttribute("authz.error.code", err.code);
 }
 
+const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** Run `fn` in an active span named `name`; errors are noted (see noteError) and rethrown. */
 export function withSpan<T>(
   name: string,
@@ -104,6 +131,7 @@ export function withSpan<T>(
   fn: (span: Span) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<T> {
+  if (!recording) return fn(UNRECORDED);
   return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await fn(span);

@@ -1,11 +1,11 @@
 import type { Sql } from "../db/pool.js";
 import type { Deps } from "./deps.js";
 import { Unavailable } from "./errors.js";
+import { type Key, repairKeys } from "./journal.js";
 import { isPgError, PG } from "./pg-errors.js";
-import { desiredTuples } from "./reconcile.js";
-import { bumpRevision, writeEngine } from "./revision.js";
+import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { type Delta, type Tuple, tupleKey } from "./tuples.js";
+import { type Delta, tupleKey } from "./tuples.js";
 
 /**
  * What a change did so far, for compensation when it fails after its engine
@@ -111,25 +111,9 @@ async function settlePass(deps: Deps, st: ChangeState, known?: Outcome): Promise
       const row = await tx`select 1 from engine_journal where id = ${st.journalId}::bigint`;
       outcome = row.length ? "rolled-back" : "committed";
     }
-    const keys = new Map<string, Tuple>();
+    const keys = new Map<string, Key>();
     for (const t of [...delta.writes, ...delta.deletes]) keys.set(tupleKey(t), t);
-    const desired = new Map(
-      (await desiredTuples({ ...deps, sql }))
-        .filter((t) => keys.has(tupleKey(t)))
-        .map((t) => [tupleKey(t), t]),
-    );
-    const repair: Delta = { writes: [], deletes: [] };
-    for (const [key, k] of keys) {
-      const want = desired.get(key);
-      const have = await deps.engine.readOne(k);
-      const same =
-        want && have && JSON.stringify(want.condition ?? null) === JSON.stringify(have.condition ?? null);
-      if (same || (!want && !have)) continue;
-      if (have) repair.deletes.push(have);
-      if (want) repair.writes.push(want);
-    }
-    if (repair.writes.length || repair.deletes.length) await writeEngine(deps, sql, repair);
-    else await bumpRevision(sql);
+    await repairKeys(deps, sql, keys);
     if (st.journalId !== undefined) await tx`delete from engine_journal where id = ${st.journalId}::bigint`;
     return outcome;
   })) as Outcome;

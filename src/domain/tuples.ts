@@ -26,7 +26,7 @@ export function tupleKey(t: Tuple): string {
   return `${t.object}#${t.relation}@${t.user}`;
 }
 
-function sameCondition(a: Tuple, b: Tuple): boolean {
+export function sameCondition(a: Tuple, b: Tuple): boolean {
   return JSON.stringify(a.condition ?? null) === JSON.stringify(b.condition ?? null);
 }
 

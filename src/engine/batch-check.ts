@@ -7,21 +7,41 @@ export interface CheckItem {
 export interface BatchResult {
   allowed: boolean;
   error?: string;
+  /** The engine refused the item as input (OpenFGA's `input_error`): asking again cannot change it. */
+  refused?: boolean;
 }
 
-type BatchCheckAnswer = { result?: Record<string, { allowed?: boolean; error?: { message?: string } }> };
+/** One item of a BatchCheck, with its own context (and time). */
+export interface BatchEntry {
+  item: CheckItem;
+  at: Record<string, unknown>;
+}
 
-/** The BatchCheck request of one chunk; correlation ids are the items' indexes in the whole batch. */
-export function batchCheckBody(
-  slice: CheckItem[],
-  start: number,
-  at: Record<string, unknown>,
-  modelId: string,
-) {
+type BatchCheckAnswer = {
+  result?: Record<string, { allowed?: boolean; error?: { message?: string; input_error?: string } }>;
+};
+
+/** The BatchCheck request of one chunk; correlation ids are the items' indexes from `start`. */
+export function batchCheckBody(entries: BatchEntry[], start: number, modelId: string) {
   return {
-    checks: slice.map((it, i) => ({ tuple_key: it, context: at, correlation_id: String(start + i) })),
+    checks: entries.map((e, i) => ({ tuple_key: e.item, context: e.at, correlation_id: String(start + i) })),
     authorization_model_id: modelId,
   };
+}
+
+/** Write the answers of one chunk into `out` (an item the answer does not name keeps what is there). */
+export function readBatchAnswer(res: unknown, start: number, n: number, out: BatchResult[]): void {
+  for (const [id, r] of Object.entries((res as BatchCheckAnswer).result ?? {})) {
+    const idx = Number(id);
+    if (!(Number.isInteger(idx) && idx >= start && idx < start + n)) continue;
+    out[idx] = r.error
+      ? {
+          allowed: false,
+          error: r.error.message || "engine error",
+          ...(r.error.input_error ? { refused: true } : {}),
+        }
+      : { allowed: r.allowed === true };
+  }
 }
 
 /**
@@ -44,14 +64,7 @@ export async function batchInChunks(
   const worker = async () => {
     while (next < chunks.length) {
       const [start, slice] = chunks[next++]!;
-      const res = (await send(slice, start)) as BatchCheckAnswer;
-      for (const [id, r] of Object.entries(res.result ?? {})) {
-        const idx = Number(id);
-        if (!(idx >= start && idx < start + slice.length)) continue;
-        out[idx] = r.error
-          ? { allowed: false, error: r.error.message || "engine error" }
-          : { allowed: r.allowed === true };
-      }
+      readBatchAnswer(await send(slice, start), start, slice.length, out);
     }
   };
   await Promise.all([worker(), worker()]);

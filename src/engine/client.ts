@@ -2,7 +2,15 @@ import type { OpenFgaClient } from "@openfga/sdk";
 import type { Config } from "../config.js";
 import { DomainError, Unavailable } from "../domain/errors.js";
 import type { Delta, Tuple } from "../domain/tuples.js";
-import { type BatchResult, batchCheckBody, batchInChunks, type CheckItem } from "./batch-check.js";
+import {
+  type BatchEntry,
+  type BatchResult,
+  batchCheckBody,
+  batchInChunks,
+  type CheckItem,
+  readBatchAnswer,
+} from "./batch-check.js";
+import { CheckCoalescer } from "./coalesce.js";
 import { JsonClient } from "./http.js";
 import { Limiter } from "./limiter.js";
 import { engineError, observe, postJson } from "./observe.js";
@@ -27,6 +35,8 @@ export class Engine {
   /** Check and BatchCheck go through this lean client, the rest through the SDK. */
   private readonly fast: JsonClient;
   readonly limiter: Limiter;
+  /** Concurrent checks go to the engine together (see coalesce.ts). */
+  readonly coalescer: CheckCoalescer<CheckItem>;
   storeId: string | undefined;
   modelId: string | undefined;
   /**
@@ -44,6 +54,12 @@ export class Engine {
       this.downSince ??= Date.now();
     };
     this.limiter = new Limiter(opts.maxInFlight ?? 32, opts.queueMax ?? 256);
+    // Coalesced checks: up to half the limiter per batch (OpenFGA runs a batch's items in parallel).
+    this.coalescer = new CheckCoalescer(
+      Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 2))),
+      (item, at) => this.checkOne(item, at),
+      (group) => this.postBatch("check_batched", group, this.opts.timeoutMs),
+    );
     this.slow = createSdkClient(opts);
     this.storeId = opts.storeId;
     this.modelId = opts.modelId;
@@ -66,6 +82,7 @@ export class Engine {
       searchTimeoutMs: config.OPENFGA_SEARCH_TIMEOUT_MS,
       maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
       queueMax: config.ENGINE_QUEUE_MAX,
+      queueWaitMs: config.ENGINE_QUEUE_WAIT_MS,
     });
   }
 
@@ -96,11 +113,22 @@ export class Engine {
     return Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 4)));
   }
 
+  /** How long a call may wait for an engine slot (its own timeout starts once it holds one). */
+  private get queueWaitMs(): number {
+    return this.opts.queueWaitMs ?? 2000;
+  }
+
+  /** One decision; concurrent ones are coalesced into BatchChecks, a lone one is a plain Check. */
   async check(item: CheckItem, at: Record<string, unknown> = Engine.now()): Promise<boolean> {
+    this.ids();
+    return this.coalescer.check(item, at);
+  }
+
+  private async checkOne(item: CheckItem, at: Record<string, unknown>): Promise<boolean> {
     const ids = this.ids();
     const timeout = this.opts.timeoutMs;
     return this.observe("check", { "authz.relation": item.relation, "authz.object": item.object }, () =>
-      this.limiter.run(1, timeout, async () => {
+      this.limiter.run(1, this.queueWaitMs, async () => {
         const res = await postJson(
           this.fast,
           `/stores/${ids.storeId}/check`,
@@ -118,17 +146,37 @@ export class Engine {
    * error; the caller may retry it alone.
    */
   async batchCheck(items: CheckItem[], at: Record<string, unknown> = Engine.now()): Promise<BatchResult[]> {
-    const ids = this.ids();
     const timeout = this.opts.searchTimeoutMs;
     return batchInChunks(items, this.batchChunk, (slice, start) =>
-      this.observe("batch_check", { "authz.items": slice.length }, () =>
-        this.limiter.run(slice.length, timeout, () =>
-          postJson(
-            this.fast,
-            `/stores/${ids.storeId}/batch-check`,
-            batchCheckBody(slice, start, at, ids.authorizationModelId),
-            timeout,
-          ),
+      this.sendBatch(
+        "batch_check",
+        slice.map((item) => ({ item, at })),
+        start,
+        timeout,
+      ),
+    );
+  }
+
+  /** One BatchCheck request through the limiter (weight = its items); answers per entry. */
+  private async postBatch(
+    operation: string,
+    entries: BatchEntry[],
+    timeoutMs: number,
+  ): Promise<BatchResult[]> {
+    const out: BatchResult[] = entries.map(() => ({ allowed: false, error: "no answer from engine" }));
+    readBatchAnswer(await this.sendBatch(operation, entries, 0, timeoutMs), 0, entries.length, out);
+    return out;
+  }
+
+  private sendBatch(operation: string, entries: BatchEntry[], start: number, timeoutMs: number) {
+    const ids = this.ids();
+    return this.observe(operation, { "authz.items": entries.length }, () =>
+      this.limiter.run(entries.length, this.queueWaitMs, () =>
+        postJson(
+          this.fast,
+          `/stores/${ids.storeId}/batch-check`,
+          batchCheckBody(entries, start, ids.authorizationModelId),
+          timeoutMs,
         ),
       ),
     );

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/pool.js";
+import { Unavailable } from "../domain/errors.js";
 import { type RevisionState, readRevision } from "../domain/revision.js";
 import { metrics } from "../metrics.js";
 import type { BatchResult, CheckItem, Engine } from "./client.js";
@@ -177,11 +178,27 @@ export class DecisionCache {
     return Promise.all(out);
   }
 
+  /**
+   * Every item decided, or the call fails: for lists (searches, access
+   * review) that must never come back silently shorter. Items the engine did
+   * not answer were already retried once by `batchCheck`; one still without
+   * an answer fails the whole call with 503. An item the engine refused as
+   * input (a custom model's id or condition it does not accept) holds nothing.
+   */
+  async batchCheckAll(items: CheckItem[], at: At): Promise<boolean[]> {
+    const rs = items.length ? await this.batchCheck(items, at) : [];
+    return rs.map((r) => {
+      if (!r.error) return r.allowed;
+      if (refusedInput(r)) return false;
+      throw Unavailable("engine-unavailable", "the authorization engine did not answer every item; retry");
+    });
+  }
+
   /** Batch items the engine did not answer (its deadline, under load): once more, alone. */
   private async retryErrors(items: CheckItem[], rs: BatchResult[], at: At): Promise<BatchResult[]> {
     return Promise.all(
       rs.map(async (r, i) => {
-        if (!r.error || /invalid|not found|validation/i.test(r.error)) return r;
+        if (!r.error || refusedInput(r)) return r;
         try {
           return { allowed: await this.engine.check(items[i]!, at) };
         } catch {
@@ -190,6 +207,11 @@ export class DecisionCache {
       }),
     );
   }
+}
+
+/** An item the engine refused as input: asking again cannot change it. */
+function refusedInput(r: BatchResult): boolean {
+  return r.refused === true || /invalid|not found|validation/i.test(r.error ?? "");
 }
 
 const passThrough = new WeakMap<Engine, DecisionCache>();

@@ -16,6 +16,8 @@ export interface EngineOptions {
   maxInFlight?: number;
   /** Check units that may wait for a slot; beyond them a call is refused (503). Default 256. */
   queueMax?: number;
+  /** How long a call may wait for a slot (predicted or actual) before it is refused (503); default 2000. */
+  queueWaitMs?: number;
 }
 
 /**

@@ -9,8 +9,9 @@ import {
 } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { routePath } from "hono/route";
-import type { Logger } from "pino";
-import { noteError, tracer } from "../telemetry.js";
+import type { Logger, pino } from "pino";
+import { accessLogger } from "../logger.js";
+import { noteError, tracer, tracesRecorded } from "../telemetry.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
@@ -27,6 +28,7 @@ const headerGetter = {
  * request, continuing a caller's W3C `traceparent`.
  */
 export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
+  const access = accessLogger(log);
   return async (c, next) => {
     const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
     const span = tracer().startSpan(
@@ -35,15 +37,24 @@ export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
       parent,
     );
     const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
-    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, span, traceId));
+    if (!tracesRecorded()) return handle(c, next, log, access, span, traceId);
+    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, access, span, traceId));
   };
 }
 
-async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, traceId?: string) {
+async function handle(
+  c: Context<AppEnv>,
+  next: Next,
+  log: Logger,
+  access: Logger,
+  span: Span,
+  traceId?: string,
+) {
   const given = c.req.header("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const bindings = traceId ? { requestId, traceId } : { requestId };
   c.set("requestId", requestId);
-  c.set("log", log.child(traceId ? { requestId, traceId } : { requestId }));
+  c.set("log", lazyChild(log, bindings));
   c.header("X-Request-ID", requestId);
   span.setAttribute("authz.request_id", requestId);
   const started = performance.now();
@@ -66,8 +77,9 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, t
     const actor = c.get("actor")?.id;
     if (actor) span.setAttribute("enduser.id", actor);
     span.end();
-    c.get("log")[status >= 500 ? "error" : "info"](
+    access[status >= 500 ? "error" : "info"](
       {
+        ...bindings,
         method: c.req.method,
         route,
         status,
@@ -86,6 +98,37 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, span: Span, t
 function outcomeOf(status: number): "ok" | "refused" | "failed" {
   return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
 }
+
+/**
+ * The request's logger, made on first use: building a pino child serializes
+ * (and redacts) its bindings, a visible cost on a cached decision whose
+ * handlers never log. Behaves as `log.child(bindings)` in every other way.
+ */
+export function lazyChild(log: Logger, bindings: pino.Bindings): Logger {
+  let child: Logger | undefined;
+  const real = () => {
+    child ??= log.child(bindings);
+    return child;
+  };
+  return new Proxy({} as Logger, {
+    get(_, prop) {
+      // A level that is off logs nothing: answer its no-op without making the child.
+      if (!child && typeof prop === "string" && prop in LEVELS && !log.isLevelEnabled(prop)) return noop;
+      const target = real();
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+    set(_, prop, value) {
+      return Reflect.set(real(), prop, value);
+    },
+    has(_, prop) {
+      return Reflect.has(real(), prop);
+    },
+  });
+}
+
+const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const noop = () => {};
 
 /**
  * Request bodies, in one pass: at most `maxBytes` (413), and a request that

@@ -59,7 +59,7 @@ describe("decisions with a custom MODEL_FILE (works with any model)", () => {
     ).toBe(false);
   });
 
-  it("reports engine item errors in the item's context and keeps clean items bare", async () => {
+  it("answers items the engine refuses as a bare deny, as /evaluation does (exact JSON, no engine message)", async () => {
     const res = await post("evaluations", {
       subject: { type: "user", id: RICK },
       resource: { type: "todo", id: "1" },
@@ -67,14 +67,31 @@ describe("decisions with a custom MODEL_FILE (works with any model)", () => {
         { action: { name: "can_delete_todo" } },
         { action: { name: "can_fly" } },
         { action: { name: "can_read_todos" }, resource: { type: "app", id: "todo" } },
+        { action: { name: "can_delete_todo" }, resource: { type: "todo", id: "x".repeat(300) } },
+        { action: { name: "can_delete_todo" }, resource: { type: "todo", id: "a:b" } },
+        { action: { name: "parent#admin" } },
       ],
     });
     expect(res.status).toBe(200);
-    const [a, b, c] = res.body.evaluations;
-    expect(a).toEqual({ decision: true });
-    expect(b.decision).toBe(false);
-    expect(b.context.error).toMatchObject({ status: 400, message: expect.stringContaining("can_fly") });
-    expect(c).toEqual({ decision: true });
+    expect(res.body.evaluations).toEqual([
+      { decision: true },
+      { decision: false },
+      { decision: true },
+      { decision: false },
+      { decision: false },
+      { decision: false },
+    ]);
+  });
+
+  it("action search on an id the engine refuses holds no action (200, never a 5xx)", async () => {
+    for (const body of [
+      { subject: { type: "user", id: RICK }, resource: { type: "todo", id: "x".repeat(300) } },
+      { subject: { type: "user", id: "x".repeat(600) }, resource: { type: "todo", id: "1" } },
+      { subject: { type: "user", id: RICK }, resource: { type: "spaceship", id: "1" } },
+    ]) {
+      const res = await post("search/action", body);
+      expect([res.status, res.body.results]).toEqual([200, []]);
+    }
   });
 
   it("searches resources, subjects and actions of the custom model", async () => {
@@ -110,6 +127,103 @@ describe("decisions with a custom MODEL_FILE (works with any model)", () => {
   it("turns the management API off (404 management-disabled)", async () => {
     const res = await t.json("GET", "/v1/me", { key: "both", actor: RICK });
     expect([res.status, res.body.code]).toEqual([404, "management-disabled"]);
+  });
+});
+
+describe("properties and request time in a custom model's conditions", () => {
+  let t: TestContext;
+  const post = (path: string, body: unknown) => t.json("POST", `/access/v1/${path}`, { body, key: "decide" });
+  const owner = (who: string, properties?: Record<string, unknown>) => ({
+    subject: { type: "user", id: who },
+    action: { name: "owner" },
+    resource: { type: "todo", id: "1", ...(properties ? { properties } : {}) },
+  });
+
+  beforeAll(async () => {
+    t = await createTestContext({ modelFile: "test/fixtures/interop/owner-property.fga" });
+    const cond = (name: string, context: Record<string, unknown>) => ({ name, context });
+    await t.engine.write({
+      writes: [
+        {
+          user: "user:rick",
+          relation: "owner",
+          object: "todo:1",
+          condition: cond("owner_is", { owner_email: "rick@x" }),
+        },
+        {
+          user: "user:rick",
+          relation: "editor",
+          object: "todo:1",
+          condition: cond("before", { until: "2000-01-01T00:00:00Z" }),
+        },
+        {
+          user: "user:morty",
+          relation: "editor",
+          object: "todo:1",
+          condition: cond("before", { until: "2999-01-01T00:00:00Z" }),
+        },
+      ],
+      deletes: [],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("resource.properties.ownerID reaches the condition as resource_ownerID; without it, a deny (200)", async () => {
+    const decide = async (body: unknown) => {
+      const res = await post("evaluation", body);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body;
+    };
+    expect(await decide(owner("rick", { ownerID: "rick@x" }))).toEqual({ decision: true });
+    expect(await decide(owner("rick", { ownerID: "morty@x" }))).toEqual({ decision: false });
+    expect(await decide(owner("rick"))).toEqual({ decision: false });
+    // The request context wins over a property of the same prefixed name.
+    expect(
+      await decide({ ...owner("rick", { ownerID: "morty@x" }), context: { resource_ownerID: "rick@x" } }),
+    ).toEqual({ decision: true });
+    const batch = await post("evaluations", {
+      evaluations: [owner("rick", { ownerID: "rick@x" }), owner("rick"), owner("rick", { ownerID: 5 })],
+    });
+    expect([batch.status, batch.body]).toEqual([
+      200,
+      { evaluations: [{ decision: true }, { decision: false }, { decision: false }] },
+    ]);
+  });
+
+  it("searches pass the properties too", async () => {
+    const resources = await post("search/resource", {
+      subject: { type: "user", id: "rick" },
+      action: { name: "owner" },
+      resource: { type: "todo", properties: { ownerID: "rick@x" } },
+    });
+    expect(resources.body.results).toEqual([{ type: "todo", id: "1" }]);
+    const subjects = await post("search/subject", {
+      subject: { type: "user" },
+      action: { name: "owner" },
+      resource: { type: "todo", id: "1", properties: { ownerID: "rick@x" } },
+    });
+    expect(subjects.body.results).toEqual([{ type: "user", id: "rick" }]);
+    const actions = await post("search/action", {
+      subject: { type: "user", id: "rick" },
+      resource: { type: "todo", id: "1", properties: { ownerID: "rick@x" } },
+    });
+    expect(actions.body.results).toEqual([{ name: "owner" }]);
+  });
+
+  it("the request time is the sidecar's: a caller's current_time (context or property) never moves it", async () => {
+    const editor = (who: string, extra: Record<string, unknown>) => ({
+      subject: { type: "user", id: who, properties: { current_time: "1999-01-01T00:00:00Z" } },
+      action: { name: "editor" },
+      resource: { type: "todo", id: "1" },
+      ...extra,
+    });
+    const past = { context: { current_time: "1999-01-01T00:00:00Z" } };
+    expect((await post("evaluation", editor("rick", past))).body).toEqual({ decision: false });
+    expect((await post("evaluation", editor("morty", past))).body).toEqual({ decision: true });
+    const batch = await post("evaluations", { evaluations: [editor("rick", past), editor("morty", past)] });
+    expect(batch.body).toEqual({ evaluations: [{ decision: false }, { decision: true }] });
   });
 });
 

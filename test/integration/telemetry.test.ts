@@ -146,6 +146,65 @@ describe("telemetry: spans and trace ids", () => {
     expect(span.spanContext().traceId).toBe(traceId);
     expect(span.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
   });
+  it("the request line says the outcome and the problem code; 5xx lines are errors", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const app = createApp({ ...t.deps, log: pino({ level: "info" }, stream) });
+    await app.request("/healthz");
+    await app.request("/access/v1/evaluation", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    // An engine that refuses connections: the decision fails closed with a 503.
+    const down = new Engine({ apiUrl: "http://127.0.0.1:1", timeoutMs: 500, searchTimeoutMs: 500 });
+    down.pin(t.engine.storeId!, t.engine.modelId!);
+    const broken = createApp({ ...t.deps, engine: down, log: pino({ level: "info" }, stream) });
+    const ev = {
+      subject: { type: "user", id: "a" },
+      action: { name: "can_view" },
+      resource: { type: "park", id: "p" },
+    };
+    await broken.request("/access/v1/evaluation", {
+      method: "POST",
+      body: JSON.stringify(ev),
+      headers: { authorization: `Bearer ${t.keys.decide}`, "content-type": "application/json" },
+    });
+    const [ok, refused, failed] = lines.filter((l) => l.msg === "request");
+    expect(ok).toMatchObject({ status: 200, outcome: "ok", level: 30 });
+    expect(ok!.code).toBeUndefined();
+    expect(refused).toMatchObject({ status: 401, outcome: "refused", code: "unauthenticated", level: 30 });
+    expect(failed).toMatchObject({ status: 503, outcome: "failed", code: "engine-unavailable", level: 50 });
+  });
+
+  it("without an exporter spans are not recorded, yet the log line keeps the caller's trace id", async () => {
+    startTelemetry({ spanProcessors: [] });
+    try {
+      const lines: Record<string, unknown>[] = [];
+      const stream = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(JSON.parse(chunk.toString()));
+          cb();
+        },
+      });
+      const app = createApp({ ...t.deps, log: pino({ level: "info" }, stream) });
+      const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+      await app.request("/healthz", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      await app.request("/healthz");
+      const [given, fresh] = lines.filter((l) => l.msg === "request");
+      expect(given!.traceId).toBe(traceId);
+      expect(fresh!.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(fresh!.traceId).not.toBe(traceId);
+      expect(exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId)).toBe(false);
+    } finally {
+      startTelemetry({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    }
+  });
 });
 
 describe("telemetry: OTLP export only when OTEL_* asks for it", () => {

@@ -129,7 +129,15 @@ export async function startInfra(): Promise<Infra> {
     u.pathname = `/${dbName}`;
     u.searchParams.set("sslmode", "disable");
     const bin = await findOpenFgaBinary(process.env.OPENFGA_BIN);
-    const local: LocalOpenFga = await startLocalOpenFga({ bin, engine: "postgres", uri: u.toString() });
+    // A smaller datastore pool than production's (later flags win): the test
+    // suites share one PostgreSQL (often the machine's, max_connections 100)
+    // with their own pools, and an engine holding 64 would crowd them out.
+    const local: LocalOpenFga = await startLocalOpenFga({
+      bin,
+      engine: "postgres",
+      uri: u.toString(),
+      extraArgs: ["--datastore-max-open-conns=24", "--datastore-max-idle-conns=8"],
+    });
     openfgaUrl = local.url;
     stops.push(async () => {
       await local.stop();

@@ -162,3 +162,44 @@ describe("DecisionCache", () => {
     expect(calls.length).toBe(1);
   });
 });
+
+describe("DecisionCache.batchCheckAll (lists are never silently shorter)", () => {
+  /** An engine whose batch leaves item b unanswered and refuses item r; its single checks answer as told. */
+  function flaky(singleAnswersB: boolean | "fail") {
+    const singles: string[] = [];
+    const engine = {
+      modelId: "m1",
+      downSince: null as number | null,
+      async check(i: CheckItem) {
+        singles.push(i.user);
+        if (singleAnswersB === "fail") throw new Error("no answer from engine");
+        return singleAnswersB;
+      },
+      async batchCheck(items: CheckItem[]): Promise<BatchResult[]> {
+        return items.map((i) =>
+          i.user === "user:b"
+            ? { allowed: false, error: "context deadline exceeded" }
+            : i.user === "user:r"
+              ? { allowed: false, error: "type 'x' not found", refused: true }
+              : { allowed: true },
+        );
+      },
+    };
+    return { cache: new DecisionCache(engine as unknown as Engine), singles };
+  }
+
+  it("an unanswered item is asked once more alone; a refused one is a deny and not retried", async () => {
+    const { cache, singles } = flaky(true);
+    expect(await cache.batchCheckAll([item("a"), item("b"), item("r")], at())).toEqual([true, true, false]);
+    expect(singles).toEqual(["user:b"]);
+  });
+
+  it("an item still unanswered after that fails the whole call with 503, never a partial list", async () => {
+    const { cache, singles } = flaky("fail");
+    await expect(cache.batchCheckAll([item("a"), item("b")], at())).rejects.toMatchObject({
+      kind: "unavailable",
+      code: "engine-unavailable",
+    });
+    expect(singles).toEqual(["user:b"]);
+  });
+});

@@ -6,18 +6,21 @@ import { paginate } from "../../src/modules/decisions/search.js";
 import { engineContext, evaluateMany, toCheck } from "../../src/modules/decisions/service.js";
 
 /** A fake engine: `allowed(item)` decides; records every BatchCheck call. */
-function fakeDeps(allowed: (i: CheckItem) => boolean | "error", managementEnabled = true) {
+function fakeDeps(allowed: (i: CheckItem) => boolean | "error" | "refused", managementEnabled = true) {
   const calls: { items: CheckItem[]; at: Record<string, unknown> }[] = [];
   const engine = {
     async batchCheck(items: CheckItem[], at: Record<string, unknown>): Promise<BatchResult[]> {
       calls.push({ items, at });
       return items.map((i) => {
         const a = allowed(i);
+        if (a === "refused")
+          return { allowed: false, error: "tuple is missing context parameters", refused: true };
         return a === "error" ? { allowed: false, error: "context deadline exceeded" } : { allowed: a };
       });
     },
   } as unknown as Engine;
-  const deps = { config: testConfig(), managementEnabled, engine } as unknown as Deps;
+  const silent = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+  const deps = { config: testConfig(), managementEnabled, engine, log: silent } as unknown as Deps;
   return { deps, calls };
 }
 
@@ -128,6 +131,35 @@ describe("decisions: evaluations", () => {
       { decision: true },
       { decision: false, context: { error: { status: 500, message: "context deadline exceeded" } } },
       { decision: true },
+    ]);
+  });
+
+  it("custom model: an item the engine refuses, or an id it would refuse, is a bare deny (exact JSON)", async () => {
+    const { deps } = fakeDeps((i) => (i.user === "user:a1" ? "refused" : true), false);
+    const body = many(4, new Set());
+    body.evaluations[3] = { subject: { type: "user", id: "a:3" } };
+    const r = await evaluateMany(deps, body);
+    expect("evaluations" in r && r.evaluations).toEqual([
+      { decision: true },
+      { decision: false },
+      { decision: true },
+      { decision: false },
+    ]);
+  });
+
+  it("built-in model: a refusal is our bug, an error item without the engine's message; a bad id a 400 item", async () => {
+    const { deps } = fakeDeps((i) => (i.user === "user:a1" ? "refused" : true));
+    const body = many(4, new Set());
+    body.evaluations[3] = { subject: { type: "user", id: "a 3" } };
+    const r = await evaluateMany(deps, body);
+    expect("evaluations" in r && r.evaluations).toEqual([
+      { decision: true },
+      {
+        decision: false,
+        context: { error: { status: 500, message: "the decision could not be evaluated" } },
+      },
+      { decision: true },
+      { decision: false, context: { error: { status: 400, message: expect.stringContaining("valid ids") } } },
     ]);
   });
 });

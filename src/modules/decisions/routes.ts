@@ -62,7 +62,7 @@ const searchResourceRoute = post(
 );
 const searchActionRoute = post(
   "/access/v1/search/action",
-  "The permissions (SPEC §2 names only) a subject holds on a resource",
+  "The permissions a subject holds on a resource (SPEC §2 names; with MODEL_FILE, the ACTION_RELATIONS of the type)",
   SearchActionRequest,
   ActionSearchResponse,
 );

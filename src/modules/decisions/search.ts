@@ -129,15 +129,11 @@ async function searchBuiltIn(deps: Deps, q: SearchResourceInput): Promise<{ type
   }
   if (checks.length === 0) return [];
   const at = Engine.now();
-  const answers = await decider(deps).batchCheck(
+  const allowed = await decider(deps).batchCheckAll(
     checks.map((c) => c.item),
     at,
   );
-  const out: { type: string; id: string }[] = [];
-  for (const [i, a] of answers.entries()) {
-    const allowed = a.error ? await deps.engine.check(checks[i]!.item, at) : a.allowed;
-    if (allowed) out.push({ type, id: checks[i]!.id });
-  }
+  const out = checks.filter((_, i) => allowed[i]).map((c) => ({ type, id: c.id }));
   return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
@@ -224,13 +220,15 @@ export async function searchActions(deps: Deps, q: SearchActionInput): Promise<P
     return t.ok ? [t.item] : [];
   });
   const at = engineContext(deps, ctx, Engine.now());
-  const answers = checks.length ? await decider(deps).batchCheck(checks, at) : [];
-  // An unanswered item (the decider already retried it once) would make the
-  // list silently shorter: ask once more, which fails closed (503) if the
-  // engine still does not answer.
-  for (const [i, a] of answers.entries()) {
-    if (a.error) answers[i] = { allowed: await checkOrRefused(deps, checks[i]!, at) };
+  let allowed: boolean[];
+  try {
+    allowed = await decider(deps).batchCheckAll(checks, at);
+  } catch (err) {
+    // The engine refused the whole BatchCheck (a custom model's subject or
+    // resource id it does not accept, say): ask each alone, where a refusal holds no action.
+    if (!(err instanceof DomainError && err.code === "engine-validation")) throw err;
+    allowed = await Promise.all(checks.map((c) => checkOrRefused(deps, c, at)));
   }
-  const held = checks.filter((_, i) => answers[i]!.allowed).map((c) => ({ name: c.relation }));
+  const held = checks.filter((_, i) => allowed[i]).map((c) => ({ name: c.relation }));
   return paginate(held, q.page?.token, q.page?.limit, parts);
 }

@@ -1,6 +1,6 @@
 import type { Deps } from "../../domain/deps.js";
 import { DomainError, InvalidInput } from "../../domain/errors.js";
-import { type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
+import { type BatchResult, type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { API_ID, engineObject } from "../../engine/ids.js";
 import { isPublicPermission } from "../../engine/permissions.js";
@@ -108,12 +108,12 @@ async function checkAlone(
   deps: Deps,
   item: CheckItem,
   ctx: ReturnType<typeof Engine.now>,
-): Promise<{ allowed: boolean; error?: string }> {
+): Promise<BatchResult> {
   try {
     return { allowed: await decider(deps).check(item, ctx) };
   } catch (err) {
     if (!isEngineValidation(err)) throw err;
-    return { allowed: false, error: (err as Error).message };
+    return { allowed: false, error: (err as Error).message, refused: true };
   }
 }
 
@@ -127,7 +127,7 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const ctx = group[0]!.context as ReturnType<typeof Engine.now>;
-      let results: { allowed: boolean; error?: string }[];
+      let results: BatchResult[];
       try {
         results = await decider(deps).batchCheck(
           group.map((p) => p.item),
@@ -139,14 +139,21 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
         results = await Promise.all(group.map((p) => checkAlone(deps, p.item, ctx)));
       }
       results.forEach((r, i) => {
-        // The engine reports refused input (unknown type or relation) per item; anything else is its fault.
-        // With the built-in model every item is ours, so a refusal is a bug: a deny, no engine message.
-        const refused = r.error !== undefined && /invalid|not found/i.test(r.error);
+        // The engine reports refused input (unknown type or relation, a bad id, missing condition
+        // context) per item; anything else is its fault. With the built-in model every item is
+        // ours, so a refusal is a bug: no engine message. With a custom model a refusal is the
+        // caller's input: a bare deny, as /evaluation answers it (the interop harnesses compare
+        // items as exact JSON, and OpenFGA's own AuthZEN endpoints answer the same).
+        const refused = r.error !== undefined && (r.refused === true || /invalid|not found/i.test(r.error));
+        const { index, item } = group[i]!;
         if (refused && deps.managementEnabled) {
-          engineRefusedBug(deps, r.error, [group[i]!.item]);
-          out[group[i]!.index] = itemError(500, "the decision could not be evaluated");
+          engineRefusedBug(deps, r.error, [item]);
+          out[index] = itemError(500, "the decision could not be evaluated");
+        } else if (refused) {
+          deps.log.debug({ item, reason: r.error }, "the engine refused a check: deny");
+          out[index] = { decision: false };
         } else {
-          out[group[i]!.index] = r.error ? itemError(refused ? 400 : 500, r.error) : { decision: r.allowed };
+          out[index] = r.error ? itemError(500, r.error) : { decision: r.allowed };
         }
       });
     }),
@@ -199,7 +206,10 @@ export async function evaluateMany(
     }
     const target = toCheck(deps, parsed.data);
     if (!target.ok) {
-      out[index] = target.malformed ? itemError(400, target.message) : { decision: false };
+      // A custom model's ids and names are OpenFGA's to judge: one it would refuse is a deny, as in
+      // /evaluation. The built-in model's callers learn that an id is outside the API charset.
+      out[index] =
+        target.malformed && deps.managementEnabled ? itemError(400, target.message) : { decision: false };
       return null;
     }
     return { index, item: target.item, context: engineContext(deps, propertiesContext(parsed.data), now) };

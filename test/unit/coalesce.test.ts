@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInput, Unavailable } from "../../src/domain/errors.js";
+import { type BatchAnswer, CheckCoalescer, type Pending } from "../../src/engine/coalesce.js";
+
+/** A fake engine over a table: item "x:<answer>", where answer is allow|deny|lost|refused. */
+function setup(opts: { batchFails?: Error; max?: number } = {}) {
+  const singles: string[] = [];
+  const batches: string[][] = [];
+  const answer = (item: string) => item.split(":")[1];
+  const c = new CheckCoalescer<string>(
+    opts.max ?? 16,
+    async (item) => {
+      singles.push(item);
+      if (answer(item) === "refused") throw InvalidInput("engine-validation", "bad item");
+      return answer(item) === "allow" || answer(item) === "lost";
+    },
+    async (group: Pending<string>[]): Promise<BatchAnswer[]> => {
+      batches.push(group.map((g) => g.item));
+      if (opts.batchFails) throw opts.batchFails;
+      return group.map((g) => {
+        const a = answer(g.item);
+        if (a === "lost") return { allowed: false, error: "context deadline exceeded" };
+        if (a === "refused") return { allowed: false, error: "invalid", refused: true };
+        return { allowed: a === "allow" };
+      });
+    },
+  );
+  const at = { current_time: new Date().toISOString() };
+  return { c, singles, batches, at };
+}
+
+describe("check coalescing (concurrent checks become BatchChecks, answers item by item)", () => {
+  it("a check alone is a plain check", async () => {
+    const { c, singles, batches, at } = setup();
+    expect(await c.check("a:allow", at)).toBe(true);
+    expect(await c.check("b:deny", at)).toBe(false);
+    expect([singles, batches]).toEqual([["a:allow", "b:deny"], []]);
+  });
+
+  it("checks of one turn go as one batch, each gets its own answer", async () => {
+    const { c, singles, batches, at } = setup();
+    const r = await Promise.all([c.check("a:allow", at), c.check("b:deny", at), c.check("c:allow", at)]);
+    expect(r).toEqual([true, false, true]);
+    expect(batches).toEqual([["a:allow", "b:deny", "c:allow"]]);
+    expect(singles).toEqual([]);
+  });
+
+  it("splits at the batch bound; a lone remainder goes alone", async () => {
+    const { c, singles, batches, at } = setup({ max: 2 });
+    await Promise.all(["a:allow", "b:allow", "c:deny"].map((i) => c.check(i, at)));
+    expect(batches).toEqual([["a:allow", "b:allow"]]);
+    expect(singles).toEqual(["c:deny"]);
+  });
+
+  it("an item the batch left unanswered is asked alone; a refused one is engine-validation", async () => {
+    const { c, singles, at } = setup();
+    const [lost, refused, ok] = await Promise.allSettled([
+      c.check("a:lost", at),
+      c.check("b:refused", at),
+      c.check("c:deny", at),
+    ]);
+    expect(lost).toEqual({ status: "fulfilled", value: true });
+    expect(refused.status === "rejected" && (refused.reason as { code: string }).code).toBe(
+      "engine-validation",
+    );
+    expect(ok).toEqual({ status: "fulfilled", value: false });
+    expect(singles).toEqual(["a:lost"]);
+  });
+
+  it("a batch refused as a whole is split into single checks, so one bad item fails alone", async () => {
+    const { c, singles, at } = setup({ batchFails: InvalidInput("engine-validation", "bad batch") });
+    const r = await Promise.allSettled([c.check("a:allow", at), c.check("b:refused", at)]);
+    expect(r[0]).toEqual({ status: "fulfilled", value: true });
+    expect(r[1]!.status).toBe("rejected");
+    expect(singles.sort()).toEqual(["a:allow", "b:refused"]);
+  });
+
+  it("a batch the engine did not answer fails every item (503), never an allow", async () => {
+    const { c, singles, at } = setup({ batchFails: Unavailable("engine-unavailable", "down") });
+    const r = await Promise.allSettled([c.check("a:allow", at), c.check("b:allow", at)]);
+    for (const x of r) {
+      expect(x.status).toBe("rejected");
+      expect((x as PromiseRejectedResult).reason.code).toBe("engine-unavailable");
+    }
+    expect(singles).toEqual([]);
+  });
+});
