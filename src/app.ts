@@ -1,11 +1,10 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import type { Deps } from "./domain/deps.js";
-import { ensureUser } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { problemResponse, renderError } from "./http/errors.js";
 import { jsonBody, requestContext } from "./http/middleware.js";
 import { createRouter } from "./http/openapi.js";
+import type { Deps } from "./kernel/deps.js";
 import { auditRoutes } from "./modules/audit/routes.js";
 import { cooperationsRoutes } from "./modules/cooperations/routes.js";
 import { decisionsRoutes } from "./modules/decisions/routes.js";
@@ -16,6 +15,7 @@ import { invitationsRoutes } from "./modules/invitations/routes.js";
 import { organizationsRoutes } from "./modules/organizations/routes.js";
 import { platformRoutes } from "./modules/platform/routes.js";
 import { resourcesRoutes } from "./modules/resources/routes.js";
+import { ensureUser } from "./modules/users/index.js";
 import type { Readiness } from "./readiness.js";
 
 export interface AppDeps extends Deps {

@@ -1,5 +1,5 @@
-import { runChange } from "../../src/domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
 import {
   activateCooperation,
   type CooperationRow,

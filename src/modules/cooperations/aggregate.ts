@@ -1,9 +1,9 @@
-import { Conflict } from "../../domain/errors.js";
-import { newId } from "../../domain/organizations.js";
-import { isPgError, PG } from "../../domain/pg-errors.js";
-import { type CooperationState, cooperationTuples, shareTuples } from "../../domain/tuples.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { Conflict } from "../../kernel/errors.js";
+import { newId } from "../../kernel/ids.js";
+import { isPgError, PG } from "../../kernel/pg-errors.js";
+import { type CooperationState, cooperationTuples, shareTuples } from "../../kernel/tuples.js";
 import * as repo from "./repo.js";
 
 /**
@@ -11,7 +11,7 @@ import * as repo from "./repo.js";
  * made under it. This module is their one writer; every verb runs inside a
  * unit of work, and callers check authority first.
  *
- * Lock order (src/domain/lock-order.ts): the parks and portfolios a verb
+ * Lock order (src/engine-sync/lock-order.ts): the parks and portfolios a verb
  * touches (class 3, FOR SHARE), then the cooperation rows in id order
  * (class 4, lockCooperation/lockCooperations), then shares and grants
  * (class 5). A verb that learns which cooperations touch a resource reads

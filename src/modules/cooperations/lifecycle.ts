@@ -1,6 +1,6 @@
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { InvalidInput } from "../../domain/errors.js";
-import { runChangeAndRead } from "../../domain/unit-of-work.js";
+import { runChangeAndRead } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { InvalidInput } from "../../kernel/errors.js";
 import { setCooperationExpiry } from "./aggregate.js";
 import { type Move, moveCooperation, type OnPendingEnded } from "./moves.js";
 import { authorize, load } from "./service.js";

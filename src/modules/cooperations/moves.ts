@@ -1,6 +1,6 @@
-import { Conflict } from "../../domain/errors.js";
-import { cooperationTuples, shareTuples } from "../../domain/tuples.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { Conflict } from "../../kernel/errors.js";
+import { cooperationTuples, shareTuples } from "../../kernel/tuples.js";
 import { type CooperationRow, cooperationOrgIds, lockCooperation, readState } from "./aggregate.js";
 import * as repo from "./repo.js";
 import { removeAllDelegations } from "./shares.js";

@@ -1,7 +1,7 @@
 import type { Sql, Tx } from "../../db/pool.js";
-import { NotFound } from "../../domain/errors.js";
-import type { CooperationState, ShareRow } from "../../domain/tuples.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import { NotFound } from "../../kernel/errors.js";
+import type { CooperationState, ShareRow } from "../../kernel/tuples.js";
 
 /** SQL of the cooperation aggregate (cooperations, their shares, their delegations). */
 

@@ -1,11 +1,11 @@
-import { can } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden } from "../../domain/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../domain/paging.js";
-import type { ShareRow } from "../../domain/tuples.js";
-import { runChange, runChangeAndRead } from "../../domain/unit-of-work.js";
+import { can } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import { runChange, runChangeAndRead } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden } from "../../kernel/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../kernel/paging.js";
+import type { ShareRow } from "../../kernel/tuples.js";
 import { type CooperationRow, type ReadState, readState } from "./aggregate.js";
 import * as repo from "./repo.js";
 import * as shares from "./shares.js";

@@ -1,7 +1,7 @@
-import { Forbidden, NotFound } from "../../domain/errors.js";
-import { grantTuples, shareTuples } from "../../domain/tuples.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { Forbidden, NotFound } from "../../kernel/errors.js";
+import { grantTuples, shareTuples } from "../../kernel/tuples.js";
 import { type CooperationRow, cooperationOrgIds, lockCooperationsOn, lockOpen } from "./aggregate.js";
 import * as repo from "./repo.js";
 

@@ -1,11 +1,11 @@
-import { can } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
-import { addMember, createOrganization } from "../../domain/organizations.js";
-import { runChange } from "../../domain/unit-of-work.js";
+import { can } from "../../engine/authorize.js";
 import { engineObject, engineObjectOrNull } from "../../engine/ids.js";
 import type { OrgRole } from "../../engine/permissions.js";
+import { runChange } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden, InvalidInput, NotFound } from "../../kernel/errors.js";
 import { activateCooperation } from "../cooperations/index.js";
+import { addMember, createOrganization } from "../organizations/index.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation, requirePending, stateError, statusAt, toView } from "./lifecycle.js";
 import {

@@ -1,6 +1,6 @@
 import type { Config } from "../../config.js";
-import type { Deps } from "../../domain/deps.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { Deps } from "../../kernel/deps.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation } from "./lifecycle.js";
 import { findById, lockPendingOfCooperation, transition } from "./repo.js";

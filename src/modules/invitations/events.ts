@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config.js";
 import type { Sql } from "../../db/pool.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
 import { adminEmails, type InvitationRow, insertOutbox, outboxOf } from "./repo.js";
 
 /**

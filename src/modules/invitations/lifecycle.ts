@@ -1,9 +1,9 @@
-import { can } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, Gone } from "../../domain/errors.js";
-import { PLATFORM_OBJECT } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { can } from "../../engine/authorize.js";
 import { engineObjectOrNull } from "../../engine/ids.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, Forbidden, Gone } from "../../kernel/errors.js";
+import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
 import { endPendingCooperation as endPending } from "../cooperations/index.js";
 import { emitEvent } from "./events.js";
 import {

@@ -1,5 +1,5 @@
 import type { Sql, Tx } from "../../db/pool.js";
-import { NotFound } from "../../domain/errors.js";
+import { NotFound } from "../../kernel/errors.js";
 
 /** SQL of the invitations module. */
 

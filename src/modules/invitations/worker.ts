@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
 import type { Sql } from "../../db/pool.js";
-import type { Deps } from "../../domain/deps.js";
+import type { Deps } from "../../kernel/deps.js";
 import { expireDue } from "./lifecycle.js";
 import { claimDueEvents, markDelivered, markFailed } from "./repo.js";
 

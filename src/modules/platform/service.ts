@@ -1,10 +1,10 @@
-import { requirePermission } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, NotFound } from "../../domain/errors.js";
-import { PLATFORM_OBJECT, staffTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
-import { ensureUser } from "../../domain/users.js";
+import { requirePermission } from "../../engine/authorize.js";
 import type { StaffRole } from "../../engine/permissions.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, NotFound } from "../../kernel/errors.js";
+import { PLATFORM_OBJECT, staffTuples } from "../../kernel/tuples.js";
+import { ensureUser } from "../users/index.js";
 import * as repo from "./repo.js";
 
 /**

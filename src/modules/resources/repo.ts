@@ -1,7 +1,7 @@
 import type postgres from "postgres";
-import { NotFound } from "../../domain/errors.js";
-import type { ShareRow } from "../../domain/tuples.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
+import { NotFound } from "../../kernel/errors.js";
+import type { ShareRow } from "../../kernel/tuples.js";
 
 /** SQL of the resources module. `Db` is the pool or a transaction. */
 export type Db = postgres.ISql;

@@ -1,6 +1,3 @@
-import type { ResourceType } from "../engine/permissions.js";
-import type { UnitOfWork } from "./unit-of-work.js";
-
 /**
  * The one lock order of every verb that locks more than one row. A verb takes
  * row locks class by class in this order, and within a class in id order:
@@ -22,20 +19,11 @@ import type { UnitOfWork } from "./unit-of-work.js";
  * (they abort before the engine write).
  */
 
-export type RowLock = "share" | "update";
-
-/** Class 3: lock parks and portfolios, portfolios first, each class in id order. */
-export async function lockResources(
-  uow: UnitOfWork,
-  refs: { type: ResourceType; id: string }[],
-  mode: RowLock,
-): Promise<void> {
-  const ids = (type: ResourceType) =>
-    [...new Set(refs.filter((r) => r.type === type).map((r) => r.id))].sort();
-  const clause = mode === "update" ? uow.tx`for update` : uow.tx`for share`;
-  const portfolios = ids("portfolio");
-  const parks = ids("park");
-  if (portfolios.length)
-    await uow.tx`select id from portfolios where id = any(${portfolios}) order by id ${clause}`;
-  if (parks.length) await uow.tx`select id from parks where id = any(${parks}) order by id ${clause}`;
-}
+/** The classes in their order, as the race tests (test/integration/lock-order.test.ts) name them. */
+export const LOCK_ORDER = [
+  "organization",
+  "memberships",
+  "resources",
+  "cooperations",
+  "shares-grants",
+] as const;
