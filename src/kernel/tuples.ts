@@ -115,14 +115,19 @@ export function impliedLevels(level: JobLevel): JobLevel[] {
   }
 }
 
-/** A grant (own organization) or a delegation (through a cooperation). */
-export function grantTuples(g: {
+/** A grant or delegation as stored (one row of `grants`), the one shape its readers and writers use. */
+export interface GrantRow {
   resourceType: ResourceType;
   resourceId: string;
   userId: string;
   level: JobLevel;
+  /** The grantee's organization (the partner's, for a delegation). */
+  organizationId: string;
   cooperationId: string | null;
-}): Tuple[] {
+}
+
+/** A grant (own organization) or a delegation (through a cooperation). */
+export function grantTuples(g: Omit<GrantRow, "organizationId">): Tuple[] {
   const prefix = g.cooperationId ? "delegated" : "grant";
   return impliedLevels(g.level).map((l) => ({
     user: engineUser(g.userId),

@@ -1,5 +1,5 @@
 import { can } from "../../engine/authorize.js";
-import { engineObject, engineObjectOrNull } from "../../engine/ids.js";
+import { engineObject } from "../../engine/ids.js";
 import type { OrgRole } from "../../engine/permissions.js";
 import { runChange } from "../../engine-sync/unit-of-work.js";
 import type { ActorContext, Deps } from "../../kernel/deps.js";
@@ -7,7 +7,14 @@ import { Forbidden, InvalidInput, NotFound } from "../../kernel/errors.js";
 import { activateCooperation } from "../cooperations/index.js";
 import { addMember, createOrganization } from "../organizations/index.js";
 import { emitEvent } from "./events.js";
-import { auditInvitation, requirePending, stateError, statusAt, toView } from "./lifecycle.js";
+import {
+  auditInvitation,
+  isPartnerAdmin,
+  requirePending,
+  stateError,
+  statusAt,
+  toView,
+} from "./lifecycle.js";
 import {
   findById,
   findByTokenHash,
@@ -65,14 +72,7 @@ export async function acceptById(deps: Deps, ctx: ActorContext, id: string) {
       "token-required",
       "only cooperation invitations addressed to an organization accept by id",
     );
-  if (
-    !(await can(
-      deps,
-      ctx.actorId,
-      "can_manage_cooperations",
-      engineObjectOrNull("organization", inv.partner_organization_id),
-    ))
-  )
+  if (!(await isPartnerAdmin(deps, ctx.actorId, inv)))
     throw Forbidden("partner-admin-required", "only admins of the addressed organization accept");
   if (repeated(ctx, inv)) return answer(inv, deps.now());
   await requirePending(deps, ctx, inv);
@@ -149,15 +149,7 @@ async function accept(deps: Deps, ctx: ActorContext, inv: InvitationRow, input: 
 export async function declineByToken(deps: Deps, ctx: ActorContext, token: string) {
   const inv = await loadByToken(deps, token);
   requireEmailMatch(ctx, inv);
-  if (
-    !inv.email &&
-    !(await can(
-      deps,
-      ctx.actorId,
-      "can_manage_cooperations",
-      engineObjectOrNull("organization", inv.partner_organization_id),
-    ))
-  )
+  if (!inv.email && !(await isPartnerAdmin(deps, ctx.actorId, inv)))
     throw Forbidden("partner-admin-required", "only admins of the addressed organization decline");
   if (inv.status === "declined") return { invitation: toView(inv, deps.now()) };
   await requirePending(deps, ctx, inv);

@@ -150,15 +150,20 @@ export async function isSender(deps: Deps, actorId: string, inv: InvitationRow):
   }
 }
 
-/** The addressee: the invited email, or an admin of the addressed partner organization. */
-export async function isAddressee(deps: Deps, ctx: ActorContext, inv: InvitationRow): Promise<boolean> {
-  if (inv.email) return ctx.actorEmail === inv.email;
+/** An admin of the partner organization a cooperation invitation is addressed to (through the model). */
+export function isPartnerAdmin(deps: Deps, actorId: string, inv: InvitationRow): Promise<boolean> {
   return can(
     deps,
-    ctx.actorId,
+    actorId,
     "can_manage_cooperations",
     engineObjectOrNull("organization", inv.partner_organization_id),
   );
+}
+
+/** The addressee: the invited email, or an admin of the addressed partner organization. */
+export async function isAddressee(deps: Deps, ctx: ActorContext, inv: InvitationRow): Promise<boolean> {
+  if (inv.email) return ctx.actorEmail === inv.email;
+  return isPartnerAdmin(deps, ctx.actorId, inv);
 }
 
 export async function loadForSender(deps: Deps, ctx: ActorContext, id: string): Promise<InvitationRow> {

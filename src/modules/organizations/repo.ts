@@ -1,6 +1,7 @@
 import type { Sql as Pool, Tx } from "../../db/pool.js";
-import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
+import type { OrgRole } from "../../engine/permissions.js";
 import { NotFound } from "../../kernel/errors.js";
+import type { GrantRow } from "../../kernel/tuples.js";
 
 /** SQL of the organizations module. `sql` may be the pool or a transaction. */
 type Sql = Pool | Tx;
@@ -16,15 +17,6 @@ export interface MemberRow {
   email: string | null;
   role: OrgRole;
   joinedAt: Date;
-}
-
-export interface GrantRow {
-  resourceType: ResourceType;
-  resourceId: string;
-  userId: string;
-  level: JobLevel;
-  organizationId: string;
-  cooperationId: string | null;
 }
 
 export async function findOrganization(sql: Sql, id: string): Promise<OrganizationRow | undefined> {
@@ -52,13 +44,6 @@ export async function loadOrganization(sql: Sql, id: string, lock = false): Prom
 
 export async function insertOrganization(sql: Sql, o: { id: string; name: string }): Promise<void> {
   await sql`insert into organizations (id, name) values (${o.id}, ${o.name})`;
-}
-
-export async function insertFirstPortfolio(
-  sql: Sql,
-  p: { id: string; organizationId: string; name: string },
-): Promise<void> {
-  await sql`insert into portfolios (id, organization_id, name) values (${p.id}, ${p.organizationId}, ${p.name})`;
 }
 
 /** The organization a user belongs to (R-O7: at most one), locked with `lock`. */

@@ -2,7 +2,8 @@ import type { OrgRole } from "../../engine/permissions.js";
 import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
 import { Conflict } from "../../kernel/errors.js";
 import { newId } from "../../kernel/ids.js";
-import { membershipTuples, portfolioTuples } from "../../kernel/tuples.js";
+import { membershipTuples } from "../../kernel/tuples.js";
+import { insertPortfolio } from "../resources/index.js";
 import { ensureUser } from "../users/index.js";
 import * as repo from "./repo.js";
 
@@ -64,15 +65,7 @@ export async function createOrganization(
   let portfolioId: string | null = null;
   if (o.portfolioName) {
     portfolioId = newId("pf");
-    await repo.insertFirstPortfolio(uow.tx, { id: portfolioId, organizationId: id, name: o.portfolioName });
-    uow.tuples([], portfolioTuples({ id: portfolioId, organizationId: id }));
-    uow.audit({
-      action: "portfolio.created",
-      target: { type: "portfolio", id: portfolioId },
-      organizationIds: [id],
-      before: null,
-      after: { name: o.portfolioName, organizationId: id },
-    });
+    await insertPortfolio(uow, { id: portfolioId, organizationId: id, name: o.portfolioName });
   }
   return { id, name: o.name, portfolioId };
 }

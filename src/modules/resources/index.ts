@@ -1,2 +1,3 @@
 /** What other modules may use of the resources module. */
 export { effectiveLevel } from "./levels.js";
+export { insertPortfolio } from "./service.js";

@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
 import { NotFound } from "../../kernel/errors.js";
-import type { ShareRow } from "../../kernel/tuples.js";
+import type { GrantRow, ShareRow } from "../../kernel/tuples.js";
 
 /** SQL of the resources module. `Db` is the pool or a transaction. */
 export type Db = postgres.ISql;
@@ -18,14 +18,7 @@ export interface ParkRow extends PortfolioRow {
   portfolioId: string;
 }
 
-export interface GrantRow {
-  resourceType: ResourceType;
-  resourceId: string;
-  userId: string;
-  level: JobLevel;
-  organizationId: string;
-  cooperationId: string | null;
-}
+export type { GrantRow };
 
 /** A share on a resource (the one ShareRow shape) with its cooperation's sides. */
 export interface ShareWithSides extends ShareRow {
@@ -43,19 +36,21 @@ const portfolio = (r: Row): PortfolioRow => ({
   updatedAt: r.updated_at as Date,
 });
 const park = (r: Row): ParkRow => ({ ...portfolio(r), portfolioId: r.portfolio_id as string });
-const grant = (r: Row): GrantRow => ({
+/** What a grant and a share row have alike: a level on a resource, through a cooperation or not. */
+const onResource = (r: Row) => ({
   resourceType: r.resource_type as ResourceType,
   resourceId: r.resource_id as string,
-  userId: r.user_id as string,
   level: r.level as JobLevel,
-  organizationId: r.organization_id as string,
   cooperationId: (r.cooperation_id as string | null) ?? null,
 });
+const grant = (r: Row): GrantRow => ({
+  ...onResource(r),
+  userId: r.user_id as string,
+  organizationId: r.organization_id as string,
+});
 const share = (r: Row): ShareWithSides => ({
+  ...onResource(r),
   cooperationId: r.cooperation_id as string,
-  resourceType: r.resource_type as ResourceType,
-  resourceId: r.resource_id as string,
-  level: r.level as JobLevel,
   ownerOrganizationId: r.owner_organization_id as string,
   partnerOrganizationId: (r.partner_organization_id as string | null) ?? null,
 });

@@ -35,18 +35,8 @@ export async function putPortfolio(
   return runChange(deps, ctx, async (uow) => {
     let before = await repo.findPortfolio(uow.tx, input.id, "update");
     if (!before) {
-      const created = await repo.insertPortfolio(uow.tx, input);
-      if (created) {
-        uow.tuples([], portfolioTuples(created));
-        uow.audit({
-          action: "portfolio.created",
-          target: { type: "portfolio", id: created.id },
-          organizationIds: [created.organizationId],
-          before: null,
-          after: { name: created.name, organizationId: created.organizationId },
-        });
-        return { resource: created, created: true };
-      }
+      const created = await insertPortfolio(uow, input);
+      if (created) return { resource: created, created: true };
       // A concurrent request created it first: continue as an update.
       before = (await repo.findPortfolio(uow.tx, input.id, "update"))!;
     }
@@ -64,6 +54,24 @@ export async function putPortfolio(
     });
     return { resource: after, created: false };
   });
+}
+
+/** A new portfolio: row, owner tuple, audit; null when the id exists (a concurrent create). */
+export async function insertPortfolio(
+  uow: UnitOfWork,
+  p: { id: string; organizationId: string; name: string },
+): Promise<repo.PortfolioRow | null> {
+  const created = await repo.insertPortfolio(uow.tx, p);
+  if (!created) return null;
+  uow.tuples([], portfolioTuples(created));
+  uow.audit({
+    action: "portfolio.created",
+    target: { type: "portfolio", id: created.id },
+    organizationIds: [created.organizationId],
+    before: null,
+    after: { name: created.name, organizationId: created.organizationId },
+  });
+  return created;
 }
 
 export async function putPark(
