@@ -59,14 +59,7 @@ export const RESOURCE_ADMIN_PERMISSIONS = ["can_manage_access", "can_share", "ca
 
 /** SPEC §2, organization table: which roles hold each organization permission. */
 export const ORG_PERMISSIONS: Readonly<Record<string, readonly OrgRole[]>> = lookupTable({
-  can_view: [
-    "admin",
-    "moderator",
-    "asset_manager_technical",
-    "asset_manager_commercial",
-    "member",
-    "external",
-  ],
+  can_view: ORG_ROLES,
   can_manage_members: ["admin", "moderator"],
   can_invite_member: ["admin", "moderator"],
   can_assign_admin: ["admin"],
