@@ -57,6 +57,8 @@ export class Engine {
     // Coalesced checks: up to half the limiter per batch (OpenFGA runs a batch's items in parallel).
     this.coalescer = new CheckCoalescer(
       Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 2))),
+      () => this.limiter.waiting === 0 && this.limiter.active < this.limiter.capacity,
+      (cb) => this.limiter.whenReleased(cb),
       (item, at) => this.checkOne(item, at),
       (group) => this.postBatch("check_batched", group, this.opts.timeoutMs),
     );
