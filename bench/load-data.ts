@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { activateCooperation, createPendingCooperation } from "../src/domain/cooperations.js";
-import type { ActorContext, Deps } from "../src/domain/deps.js";
-import { addMember, createOrganization } from "../src/domain/organizations.js";
-import { type Delta, grantTuples, parkTuples, portfolioTuples } from "../src/domain/tuples.js";
-import { runChange, type UnitOfWork } from "../src/domain/unit-of-work.js";
+import { runChange, type UnitOfWork } from "../src/engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../src/kernel/deps.js";
+import { type Delta, grantTuples, parkTuples, portfolioTuples } from "../src/kernel/tuples.js";
+import { activateCooperation, createPendingCooperation } from "../src/modules/cooperations/index.js";
+import { addMember, createOrganization } from "../src/modules/organizations/verbs.js";
 import { putGrant } from "../src/modules/resources/grants.js";
 import { putPark, putPortfolio } from "../src/modules/resources/service.js";
 import type { DatasetSpec, GrantSpec } from "./dataset.js";
@@ -17,7 +17,7 @@ import type { DatasetSpec, GrantSpec } from "./dataset.js";
  * module's own service functions (authority check through the model, one unit
  * of work per call, as the HTTP API does: this also proves the generated data
  * passes R-O3/R-C8), and the rest insert their rows and the tuples of
- * src/domain/tuples.ts in batched units (one call per entity would make a
+ * src/kernel/tuples.ts in batched units (one call per entity would make a
  * 60,000-entity load take far longer than the measurements).
  */
 

@@ -6,6 +6,9 @@
  * Used to compare model and mapper changes (bench/README.md, "Reads per check").
  */
 import { spawn } from "node:child_process";
+import { bootstrapEngine, loadModelFile } from "../src/engine/bootstrap.js";
+import { type CheckItem, Engine } from "../src/engine/client.js";
+import { JOB_LEVELS, ORG_ROLES, PUBLIC_PERMISSIONS } from "../src/engine/permissions.js";
 import {
   cooperationTuples,
   grantTuples,
@@ -14,10 +17,7 @@ import {
   portfolioTuples,
   shareTuples,
   type Tuple,
-} from "../src/domain/tuples.js";
-import { bootstrapEngine, loadModelFile } from "../src/engine/bootstrap.js";
-import { type CheckItem, Engine } from "../src/engine/client.js";
-import { JOB_LEVELS, ORG_ROLES, PUBLIC_PERMISSIONS } from "../src/engine/permissions.js";
+} from "../src/kernel/tuples.js";
 import { findOpenFgaBinary, OPENFGA_LIMIT_FLAGS } from "../src/local/openfga.js";
 import { freePort, waitFor } from "../src/local/ports.js";
 

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Document, isScalar, Scalar, visit } from "yaml";
-import { grantTuples, membershipTuples } from "../src/domain/tuples.js";
+import { grantTuples, membershipTuples } from "../src/kernel/tuples.js";
 import {
   JOB_LEVELS,
   type JobLevel,

@@ -1,20 +1,21 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import type { Deps } from "./domain/deps.js";
-import { ensureUser } from "./domain/users.js";
 import { requireActor } from "./http/actor.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { problemResponse, renderError } from "./http/errors.js";
 import { jsonBody, requestContext } from "./http/middleware.js";
 import { createRouter } from "./http/openapi.js";
+import type { Deps } from "./kernel/deps.js";
 import { auditRoutes } from "./modules/audit/routes.js";
 import { cooperationsRoutes } from "./modules/cooperations/routes.js";
 import { decisionsRoutes } from "./modules/decisions/routes.js";
 import { explainRoutes } from "./modules/explain/routes.js";
 import { gatewayRoutes } from "./modules/gateway/routes.js";
+import { revokeOnPendingEnded } from "./modules/invitations/cooperation-link.js";
 import { invitationsRoutes } from "./modules/invitations/routes.js";
 import { organizationsRoutes } from "./modules/organizations/routes.js";
 import { platformRoutes } from "./modules/platform/routes.js";
 import { resourcesRoutes } from "./modules/resources/routes.js";
+import { ensureUser } from "./modules/users/index.js";
 import type { Readiness } from "./readiness.js";
 
 export interface AppDeps extends Deps {
@@ -81,7 +82,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", platformRoutes(deps));
   app.route("/", organizationsRoutes(deps));
   app.route("/", resourcesRoutes(deps));
-  app.route("/", cooperationsRoutes(deps));
+  app.route("/", cooperationsRoutes(deps, { onPendingEnded: revokeOnPendingEnded(deps) }));
   app.route("/", invitationsRoutes(deps));
   app.route("/", auditRoutes(deps));
   app.route("/", explainRoutes(deps));

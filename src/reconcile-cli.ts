@@ -1,9 +1,9 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { createDb } from "./db/pool.js";
-import type { Deps } from "./domain/deps.js";
-import { describeDrift, reconcile } from "./domain/reconcile.js";
 import { bootstrapEngine, DEFAULT_MODEL_FILE, loadModelFile } from "./engine/bootstrap.js";
 import { Engine } from "./engine/client.js";
+import { describeDrift, reconcile } from "./engine-sync/reconcile.js";
+import type { Deps } from "./kernel/deps.js";
 import { createLogger } from "./logger.js";
 
 /**

@@ -19,7 +19,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
-import { DomainError } from "./domain/errors.js";
+import { DomainError } from "./kernel/errors.js";
 
 /**
  * OpenTelemetry set-up, imported first by main.ts.

@@ -1,7 +1,7 @@
 import type { OpenFgaClient } from "@openfga/sdk";
 import type { Config } from "../config.js";
-import { DomainError, Unavailable } from "../domain/errors.js";
-import type { Delta, Tuple } from "../domain/tuples.js";
+import { DomainError, Unavailable } from "../kernel/errors.js";
+import type { Delta, Tuple } from "../kernel/tuples.js";
 import {
   type BatchEntry,
   type BatchResult,

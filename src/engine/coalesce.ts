@@ -1,4 +1,4 @@
-import { DomainError, InvalidInput } from "../domain/errors.js";
+import { DomainError, InvalidInput } from "../kernel/errors.js";
 
 /**
  * Coalescing of concurrent single checks into engine BatchChecks.

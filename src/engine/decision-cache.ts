@@ -1,6 +1,6 @@
 import type { Sql } from "../db/pool.js";
-import { Unavailable } from "../domain/errors.js";
-import { type RevisionState, readRevision } from "../domain/revision.js";
+import { type RevisionState, readRevision } from "../engine-sync/revision.js";
+import { Unavailable } from "../kernel/errors.js";
 import { metrics } from "../metrics.js";
 import type { BatchResult, CheckItem, Engine } from "./client.js";
 import { RevisionFence } from "./fence.js";

@@ -1,4 +1,4 @@
-import { API_ID } from "../domain/ids.js";
+import { API_ID } from "../kernel/ids.js";
 
 /**
  * The one mapping between API ids and OpenFGA ids (built-in model only).
@@ -14,7 +14,7 @@ import { API_ID } from "../domain/ids.js";
  * character. A custom MODEL_FILE gets raw ids: there OpenFGA's own rules apply.
  */
 
-/** The API id rule lives in src/domain/ids.ts; re-exported for the engine-side callers. */
+/** The API id rule lives in src/kernel/ids.ts; re-exported for the engine-side callers. */
 export { API_ID };
 
 const ESCAPE = "~";

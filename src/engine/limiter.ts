@@ -1,4 +1,4 @@
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../kernel/errors.js";
 
 /**
  * Bounds the engine work in flight (in check units: a BatchCheck of n items

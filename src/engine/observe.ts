@@ -1,6 +1,6 @@
 import { FgaApiValidationError } from "@openfga/sdk";
 import { SpanKind } from "@opentelemetry/api";
-import { DomainError, InvalidInput, Unavailable } from "../domain/errors.js";
+import { DomainError, InvalidInput, Unavailable } from "../kernel/errors.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
 import { HttpTimeout, type JsonClient, type JsonResponse } from "./http.js";

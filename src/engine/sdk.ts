@@ -1,7 +1,7 @@
 import http from "node:http";
 import { CredentialsMethod, OpenFgaClient } from "@openfga/sdk";
 import axios from "axios";
-import type { Tuple } from "../domain/tuples.js";
+import type { Tuple } from "../kernel/tuples.js";
 
 export interface EngineOptions {
   apiUrl: string;

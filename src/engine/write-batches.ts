@@ -1,4 +1,4 @@
-import { type Delta, type Tuple, tupleKey } from "../domain/tuples.js";
+import { type Delta, type Tuple, tupleKey } from "../kernel/tuples.js";
 
 /** OpenFGA's limit of tuples in one Write request (server default). */
 export const MAX_TUPLES_PER_WRITE = 100;

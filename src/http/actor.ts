@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { ActorContext } from "../domain/deps.js";
-import { isApiId } from "../domain/ids.js";
+import type { ActorContext } from "../kernel/deps.js";
+import { isApiId } from "../kernel/ids.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 

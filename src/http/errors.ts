@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { DomainError, type ErrorKind, type FieldError } from "../domain/errors.js";
-import { isRetryableConflict, pgCode } from "../domain/pg-errors.js";
+import { DomainError, type ErrorKind, type FieldError } from "../kernel/errors.js";
+import { isRetryableConflict, pgCode } from "../kernel/pg-errors.js";
 
 /** The only mapping from error kinds to HTTP statuses. */
 const STATUS: Record<ErrorKind, number> = {

@@ -1,5 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { API_ID, API_ID_MESSAGE, isDotSegment } from "../domain/ids.js";
+import { API_ID, API_ID_MESSAGE, isDotSegment } from "../kernel/ids.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
@@ -58,7 +58,7 @@ export const commonErrors = {
   503: problem("engine or database unavailable"),
 };
 
-/** The one id schema (src/domain/ids.ts; API.md conventions). */
+/** The one id schema (src/kernel/ids.ts; API.md conventions). */
 export const IdSchema = z
   .string()
   .regex(API_ID, API_ID_MESSAGE)

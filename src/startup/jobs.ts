@@ -1,5 +1,5 @@
 import { pingDb } from "../db/pool.js";
-import { recoverJournal } from "../domain/journal.js";
+import { recoverJournal } from "../engine-sync/journal.js";
 import { expireDue } from "../modules/invitations/lifecycle.js";
 import { webhookPass } from "../modules/invitations/worker.js";
 import type { Dependencies } from "./dependencies.js";

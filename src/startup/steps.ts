@@ -3,10 +3,10 @@ import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import { migrate } from "../db/migrate.js";
 import { pingDb } from "../db/pool.js";
-import { recoverJournal } from "../domain/journal.js";
-import { reconcile } from "../domain/reconcile.js";
-import type { Tuple } from "../domain/tuples.js";
 import { bootstrapEngine, DEFAULT_MODEL_FILE, loadModelFile } from "../engine/bootstrap.js";
+import { recoverJournal } from "../engine-sync/journal.js";
+import { reconcile } from "../engine-sync/reconcile.js";
+import type { Tuple } from "../kernel/tuples.js";
 import { bootstrapSysadmins } from "../modules/platform/service.js";
 import type { Dependencies } from "./dependencies.js";
 

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantTuples, membershipTuples } from "../../src/domain/tuples.js";
+import { grantTuples, membershipTuples } from "../../src/kernel/tuples.js";
 import type { TestContext } from "../support/app.js";
 import { activeCooperation, decide, delegated, share } from "../support/coop-factories.js";
 import {

@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Faults } from "../../src/domain/deps.js";
+import type { Faults } from "../../src/kernel/deps.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
@@ -127,7 +127,7 @@ describe("R-G2 a change failing at any step leaves no access behind; a 2xx chang
       expect(await canManage()).toBe(false);
     }
     // Engine and database agree on everything.
-    const { reconcile } = await import("../../src/domain/reconcile.js");
+    const { reconcile } = await import("../../src/engine-sync/reconcile.js");
     const report = await reconcile(t.deps, { repair: false });
     expect([report.missing, report.extra]).toEqual([[], []]);
     // Where the fault leaves the outcome certain, the answer is fixed too.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPendingCooperation } from "../../src/domain/cooperations.js";
-import { describeDrift, reconcile } from "../../src/domain/reconcile.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
+import { describeDrift, reconcile } from "../../src/engine-sync/reconcile.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { createPendingCooperation } from "../../src/modules/cooperations/index.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import {
   activeCooperation,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
+import { grantTuples, parkTuples } from "../../src/kernel/tuples.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
 

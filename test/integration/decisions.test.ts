@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import { cooperationTuples, grantTuples, parkTuples, shareTuples } from "../../src/domain/tuples.js";
+import { cooperationTuples, grantTuples, parkTuples, shareTuples } from "../../src/kernel/tuples.js";
 import { metrics } from "../../src/metrics.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";

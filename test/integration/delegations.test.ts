@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeDrift, reconcile } from "../../src/domain/reconcile.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+import { describeDrift, reconcile } from "../../src/engine-sync/reconcile.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
 import {

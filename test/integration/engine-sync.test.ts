@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProcessCrash } from "../../src/domain/deps.js";
-import { reconcile } from "../../src/domain/reconcile.js";
-import { membershipTuples } from "../../src/domain/tuples.js";
+import { reconcile } from "../../src/engine-sync/reconcile.js";
+import { ProcessCrash } from "../../src/kernel/deps.js";
+import { membershipTuples } from "../../src/kernel/tuples.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
@@ -161,7 +161,7 @@ describe("R-G3 a crash between the engine write and the commit converges through
     expect(await allows(t, u, "can_use_vpn", `park:${park}`)).toBe(false);
 
     const report = await reconcile(t.deps, { repair: true });
-    // An operator grant is stored as four "at least" tuples (src/domain/tuples.ts impliedLevels).
+    // An operator grant is stored as four "at least" tuples (src/kernel/tuples.ts impliedLevels).
     // The role with its organization sets, and the grant's four "at least" tuples.
     expect(report.missing.map((x) => x.relation).sort()).toEqual([
       "baseline_technical_manager",

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Unavailable } from "../../src/domain/errors.js";
-import { membershipTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { Unavailable } from "../../src/kernel/errors.js";
+import { membershipTuples } from "../../src/kernel/tuples.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
 import { createPark, createPortfolio, grant } from "../support/resource-factories.js";

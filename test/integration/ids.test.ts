@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProcessCrash } from "../../src/domain/deps.js";
-import { recoverJournal } from "../../src/domain/journal.js";
-import { reconcile } from "../../src/domain/reconcile.js";
+import { recoverJournal } from "../../src/engine-sync/journal.js";
+import { reconcile } from "../../src/engine-sync/reconcile.js";
+import { ProcessCrash } from "../../src/kernel/deps.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parkTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { parkTuples } from "../../src/kernel/tuples.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, emailOf, userId } from "../support/factories.js";
 import { acceptInvitation, shareWithPartner } from "../support/invitation-factories.js";

@@ -6,7 +6,7 @@ import { activeCooperation, context } from "../support/org-factories.js";
 import { createPark, createPortfolio } from "../support/resource-factories.js";
 
 /**
- * One lock order for every multi-row verb (src/domain/lock-order.ts): verbs
+ * One lock order for every multi-row verb (src/engine-sync/lock-order.ts): verbs
  * that used to lock resource → cooperation and cooperation → resource raced
  * into deadlocks (503 transaction-conflict). Many rounds of each race, no 5xx.
  */
@@ -64,7 +64,7 @@ describe("one lock order: races between multi-row verbs answer no 5xx", () => {
     }
     noServerErrors(answers);
     expect(answers.filter((x) => x.status < 300).length).toBeGreaterThan(ROUNDS);
-    const { reconcile } = await import("../../src/domain/reconcile.js");
+    const { reconcile } = await import("../../src/engine-sync/reconcile.js");
     const report = await reconcile(t.deps, { repair: false });
     expect([report.missing, report.extra]).toEqual([[], []]);
   }, 120_000);
@@ -89,7 +89,7 @@ describe("one lock order: races between multi-row verbs answer no 5xx", () => {
       );
     }
     noServerErrors(answers);
-    const { reconcile } = await import("../../src/domain/reconcile.js");
+    const { reconcile } = await import("../../src/engine-sync/reconcile.js");
     const report = await reconcile(t.deps, { repair: false });
     expect([report.missing, report.extra]).toEqual([[], []]);
   }, 120_000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addMember } from "../../src/domain/organizations.js";
-import { membershipTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { membershipTuples } from "../../src/kernel/tuples.js";
+import { addMember } from "../../src/modules/organizations/verbs.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, emailOf, userId } from "../support/factories.js";
 import {

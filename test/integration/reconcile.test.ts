@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeDrift, reconcile } from "../../src/domain/reconcile.js";
+import { describeDrift, reconcile } from "../../src/engine-sync/reconcile.js";
 import { PROJECT_ROOT } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { userId } from "../support/factories.js";

@@ -4,11 +4,11 @@ import { inject } from "vitest";
 import { type AppDeps, createApp } from "../../src/app.js";
 import { type Config, testConfig } from "../../src/config.js";
 import { createDb, type Sql } from "../../src/db/pool.js";
-import type { ActorContext, Deps, Faults } from "../../src/domain/deps.js";
 import { bootstrapEngine, loadModelFile } from "../../src/engine/bootstrap.js";
 import { Engine } from "../../src/engine/client.js";
 import { buildDecisionCache, type DecisionCache } from "../../src/engine/decision-cache.js";
 import { generateApiKey } from "../../src/http/auth.js";
+import type { ActorContext, Deps, Faults } from "../../src/kernel/deps.js";
 import { Readiness } from "../../src/readiness.js";
 import { cloneDatabase } from "./database.js";
 

@@ -1,11 +1,11 @@
+import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
 import {
   activateCooperation,
   type CooperationRow,
   createPendingCooperation,
   type ShareInput,
-} from "../../src/domain/cooperations.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
-import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+} from "../../src/modules/cooperations/index.js";
 import type { TestContext } from "./app.js";
 import { addMemberTo, createOrg, grants, parks, userId } from "./factories.js";
 

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { addMember, createOrganization } from "../../src/domain/organizations.js";
-import { grantTuples, parkTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../src/engine/permissions.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { grantTuples, parkTuples } from "../../src/kernel/tuples.js";
+import { addMember, createOrganization } from "../../src/modules/organizations/verbs.js";
 import type { TestContext } from "./app.js";
 
 /** A unique, valid user id for one test. */

@@ -1,5 +1,5 @@
-import type { ShareInput } from "../../src/domain/cooperations.js";
 import type { OrgRole } from "../../src/engine/permissions.js";
+import type { ShareInput } from "../../src/modules/cooperations/index.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
 import { createTestContext, type TestAppOptions, type TestContext } from "./app.js";
 import { activeCooperation as active } from "./coop-factories.js";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { ShareInput } from "../../src/domain/cooperations.js";
-import { shareTuples } from "../../src/domain/tuples.js";
-import { runChange } from "../../src/domain/unit-of-work.js";
 import type { JobLevel, ResourceType } from "../../src/engine/permissions.js";
+import { runChange } from "../../src/engine-sync/unit-of-work.js";
+import { shareTuples } from "../../src/kernel/tuples.js";
+import type { ShareInput } from "../../src/modules/cooperations/index.js";
 import type { TestContext } from "./app.js";
 import { activeCooperation } from "./coop-factories.js";
 

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, testConfig } from "../../src/config.js";
-import type { Deps } from "../../src/domain/deps.js";
-import { InvalidInput } from "../../src/domain/errors.js";
 import type { CheckItem, Engine } from "../../src/engine/client.js";
 import { renderError } from "../../src/http/errors.js";
+import type { Deps } from "../../src/kernel/deps.js";
+import { InvalidInput } from "../../src/kernel/errors.js";
 import { actionsOf, isEngineId, propertiesContext } from "../../src/modules/decisions/any-model.js";
 import { engineContext, evaluate, toCheck } from "../../src/modules/decisions/service.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput, Unavailable } from "../../src/domain/errors.js";
 import { type BatchAnswer, CheckCoalescer, type Pending } from "../../src/engine/coalesce.js";
+import { InvalidInput, Unavailable } from "../../src/kernel/errors.js";
 
 /** A fake engine over a table: item "x:<answer>", where answer is allow|deny|lost|refused. */
 function setup(opts: { batchFails?: Error; max?: number; free?: boolean } = {}) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RevisionState } from "../../src/domain/revision.js";
 import type { BatchResult, CheckItem, Engine } from "../../src/engine/client.js";
 import { DecisionCache } from "../../src/engine/decision-cache.js";
 import { RevisionFence } from "../../src/engine/fence.js";
+import type { RevisionState } from "../../src/engine-sync/revision.js";
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { testConfig } from "../../src/config.js";
-import type { Deps } from "../../src/domain/deps.js";
 import type { BatchResult, CheckItem, Engine } from "../../src/engine/client.js";
+import type { Deps } from "../../src/kernel/deps.js";
 import { paginate } from "../../src/modules/decisions/search.js";
 import { engineContext, evaluateMany, toCheck } from "../../src/modules/decisions/service.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { impliedLevels } from "../../src/domain/tuples.js";
 import { JOB_LEVELS, type JobLevel, levelMeet } from "../../src/engine/permissions.js";
+import { impliedLevels } from "../../src/kernel/tuples.js";
 import { isLive, type ResourceSnapshot } from "../../src/modules/explain/facts.js";
 import { resourceHints } from "../../src/modules/explain/hints.js";
 import { levelPaths, maximalLevels, maximalOf, resourcePaths } from "../../src/modules/explain/reasons.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parkTuples } from "../../src/domain/tuples.js";
 import { API_ID, decodeId, decodeObject, encodeId, engineObject, engineUser } from "../../src/engine/ids.js";
+import { parkTuples } from "../../src/kernel/tuples.js";
 
 const CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@:|-";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
+import { DomainError } from "../../src/kernel/errors.js";
 import {
   decodeCursor,
   encodeCursor,
@@ -8,7 +8,7 @@ import {
   isCursorBigint,
   isCursorId,
   isCursorTimestamp,
-} from "../../src/domain/paging.js";
+} from "../../src/kernel/paging.js";
 
 const refused = (fn: () => unknown) => {
   try {

@@ -1,5 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { engineObject, engineUser } from "../../src/engine/ids.js";
+import {
+  JOB_LEVELS,
+  levelAtLeast,
+  ORG_ROLES,
+  ROLE_BASELINE,
+  STAFF_ROLES,
+} from "../../src/engine/permissions.js";
 import {
   cooperationTuples,
   diffTuples,
@@ -14,15 +22,7 @@ import {
   staffTuples,
   type Tuple,
   tupleKey,
-} from "../../src/domain/tuples.js";
-import { engineObject, engineUser } from "../../src/engine/ids.js";
-import {
-  JOB_LEVELS,
-  levelAtLeast,
-  ORG_ROLES,
-  ROLE_BASELINE,
-  STAFF_ROLES,
-} from "../../src/engine/permissions.js";
+} from "../../src/kernel/tuples.js";
 
 const level = fc.constantFrom(...JOB_LEVELS);
 const tuple: fc.Arbitrary<Tuple> = fc.record({

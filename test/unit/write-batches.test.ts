@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Tuple, tupleKey } from "../../src/domain/tuples.js";
 import { MAX_TUPLES_PER_WRITE, writeBatches } from "../../src/engine/write-batches.js";
+import { type Tuple, tupleKey } from "../../src/kernel/tuples.js";
 
 const tuple: fc.Arbitrary<Tuple> = fc.record({
   user: fc.constantFrom("user:a", "user:b", "organization:o"),

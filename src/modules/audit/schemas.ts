@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuerySchema } from "../../http/openapi.js";
 
-export { OrgParams } from "../organizations/schemas.js";
+export { OrgParams } from "../organizations/index.js";
 
 export const AuditQuery = PageQuerySchema;
 

@@ -1,7 +1,7 @@
-import { requirePermission } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorBigint } from "../../domain/paging.js";
-import { orgObject, requireOrganization } from "../organizations/service.js";
+import { requirePermission } from "../../engine/authorize.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorBigint } from "../../kernel/paging.js";
+import { orgObject, requireOrganization } from "../organizations/index.js";
 import { listAuditEvents } from "./repo.js";
 
 /** GET /v1/organizations/{orgId}/audit-events (can_view_audit_log), newest first (R-A2). */

@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
 import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
+import type { Deps } from "../../kernel/deps.js";
 import * as lifecycle from "./lifecycle.js";
+import type { OnPendingEnded } from "./moves.js";
 import {
   CooperationPageSchema,
   CooperationSchema,
@@ -69,8 +70,11 @@ const lifecycleRoute = (verb: "pause" | "resume" | "end", summary: string) =>
     responses: { 200: jsonResponse(CooperationSchema, "the cooperation"), ...changeErrors },
   });
 
-/** Routes of the cooperations module (API.md "Cooperations"). */
-export function cooperationsRoutes(deps: Deps) {
+/**
+ * Routes of the cooperations module (API.md "Cooperations"). `onPendingEnded`
+ * comes from the app (the invitations module), so this module imports none.
+ */
+export function cooperationsRoutes(deps: Deps, links: { onPendingEnded?: OnPendingEnded } = {}) {
   const app = createRouter();
 
   app.openapi(list, async (c) => {
@@ -105,7 +109,16 @@ export function cooperationsRoutes(deps: Deps) {
     ["end", "End a cooperation, removing its shares and delegations (either side's admins; R-C10)"],
   ] as const) {
     app.openapi(lifecycleRoute(verb, summary), async (c) =>
-      c.json(await lifecycle.transition(deps, actorContext(c), c.req.valid("param").coopId, verb), 200),
+      c.json(
+        await lifecycle.transition(
+          deps,
+          actorContext(c),
+          c.req.valid("param").coopId,
+          verb,
+          links.onPendingEnded,
+        ),
+        200,
+      ),
     );
   }
   return app;

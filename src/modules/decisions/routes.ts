@@ -1,8 +1,8 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Deps } from "../../domain/deps.js";
 import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import type { Deps } from "../../kernel/deps.js";
 import { metrics } from "../../metrics.js";
 import {
   ActionSearchResponse,

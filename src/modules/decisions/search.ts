@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import type { Deps } from "../../domain/deps.js";
-import { DomainError, InvalidInput, Unavailable } from "../../domain/errors.js";
 import { type CheckItem, Engine, engineError } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { modelId } from "../../engine/ids.js";
 import { PUBLIC_PERMISSIONS } from "../../engine/permissions.js";
+import type { Deps } from "../../kernel/deps.js";
+import { DomainError, InvalidInput, Unavailable } from "../../kernel/errors.js";
 import { actionsOf, propertiesContext } from "./any-model.js";
 import { candidateOrganizations, candidateResources } from "./candidates.js";
 import type { SearchActionInput, SearchResourceInput, SearchSubjectInput } from "./schemas.js";

@@ -1,9 +1,9 @@
-import type { Deps } from "../../domain/deps.js";
-import { DomainError, InvalidInput } from "../../domain/errors.js";
 import { type BatchResult, type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { API_ID, engineObject } from "../../engine/ids.js";
 import { isPublicPermission } from "../../engine/permissions.js";
+import type { Deps } from "../../kernel/deps.js";
+import { DomainError, InvalidInput } from "../../kernel/errors.js";
 import { isEngineId, propertiesContext } from "./any-model.js";
 import { type EvaluationInput, EvaluationRequest, type EvaluationsInput, type Semantic } from "./schemas.js";
 

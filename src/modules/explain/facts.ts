@@ -1,5 +1,5 @@
-import type { CooperationState } from "../../domain/tuples.js";
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../../engine/permissions.js";
+import type { CooperationState } from "../../kernel/tuples.js";
 
 /**
  * The database rows an explanation is computed from, read in one snapshot

@@ -1,4 +1,3 @@
-import { impliedLevels } from "../../domain/tuples.js";
 import {
   JOB_LEVELS,
   type JobLevel,
@@ -11,6 +10,7 @@ import {
   ROLE_BASELINE,
   type StaffRole,
 } from "../../engine/permissions.js";
+import { impliedLevels } from "../../kernel/tuples.js";
 import {
   type CooperationFact,
   type GrantFact,

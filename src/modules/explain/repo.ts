@@ -1,6 +1,6 @@
 import type { Sql, Tx } from "../../db/pool.js";
-import type { CooperationState } from "../../domain/tuples.js";
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../../engine/permissions.js";
+import type { CooperationState } from "../../kernel/tuples.js";
 import type {
   CooperationFact,
   GrantFact,

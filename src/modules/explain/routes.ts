@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Deps } from "../../domain/deps.js";
-import type { ResourceType } from "../../engine/permissions.js";
 import { actorContext } from "../../http/actor.js";
 import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import type { Deps } from "../../kernel/deps.js";
 import { listAccess, sharedWithUs } from "./review.js";
+import type { ResourceType } from "./schemas.js";
 import {
   AccessPageSchema,
   AccessParams,

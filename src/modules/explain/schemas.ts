@@ -1,5 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_LEVELS, ORG_ROLES, RESOURCE_TYPES, STAFF_ROLES } from "../../engine/permissions.js";
+
+export type { ResourceType } from "../../engine/permissions.js";
+
 import { IdSchema, PageQuerySchema, ServerIdSchema } from "../../http/openapi.js";
 
 /** Request and response shapes of the explain module (API.md "Explanations and access review"). */

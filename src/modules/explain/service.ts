@@ -1,11 +1,11 @@
-import { can } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden, NotFound } from "../../domain/errors.js";
-import { PLATFORM_OBJECT } from "../../domain/tuples.js";
+import { can } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
 import type { JobLevel } from "../../engine/permissions.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden, NotFound } from "../../kernel/errors.js";
+import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
 import { metrics } from "../../metrics.js";
-import { evaluate } from "../decisions/service.js";
+import { evaluate } from "../decisions/index.js";
 import type { ResourceFacts, ResourceSnapshot } from "./facts.js";
 import { type Missing, organizationHints, platformHints, resourceHints, unknownPermission } from "./hints.js";
 import {

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Deps } from "../../domain/deps.js";
-import { InvalidInput } from "../../domain/errors.js";
 import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter, problem } from "../../http/openapi.js";
+import type { Deps } from "../../kernel/deps.js";
+import { InvalidInput } from "../../kernel/errors.js";
 import { ForwardAuthAllowed } from "./schemas.js";
 import { forwardAuth } from "./service.js";
 import { EMPTY_TABLE, loadRouteTable } from "./table.js";

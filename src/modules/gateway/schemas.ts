@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { API_ID, API_ID_MESSAGE } from "../../domain/ids.js";
+import { API_ID, API_ID_MESSAGE } from "../../kernel/ids.js";
 
 /**
  * The forward-auth route table (ROUTES_FILE, YAML), validated at start:

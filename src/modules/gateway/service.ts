@@ -1,8 +1,8 @@
-import type { Deps } from "../../domain/deps.js";
-import { DomainError, Forbidden } from "../../domain/errors.js";
 import { Engine } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { API_ID, modelObject } from "../../engine/ids.js";
+import type { Deps } from "../../kernel/deps.js";
+import { DomainError, Forbidden } from "../../kernel/errors.js";
 import { metrics } from "../../metrics.js";
 import { withSpan } from "../../telemetry.js";
 import { matchRoute, type RouteTable } from "./table.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { API_ID } from "../../domain/ids.js";
+import { API_ID } from "../../kernel/ids.js";
 import { RouteTableSchema } from "./schemas.js";
 
 export interface CompiledRoute {

@@ -1,11 +1,11 @@
-import { can } from "../../domain/authorize.js";
-import { activateCooperation } from "../../domain/cooperations.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
-import { addMember, createOrganization } from "../../domain/organizations.js";
-import { runChange } from "../../domain/unit-of-work.js";
+import { can } from "../../engine/authorize.js";
 import { engineObject, engineObjectOrNull } from "../../engine/ids.js";
 import type { OrgRole } from "../../engine/permissions.js";
+import { runChange } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden, InvalidInput, NotFound } from "../../kernel/errors.js";
+import { activateCooperation } from "../cooperations/index.js";
+import { addMember, createOrganization } from "../organizations/index.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation, requirePending, stateError, statusAt, toView } from "./lifecycle.js";
 import {
@@ -14,6 +14,7 @@ import {
   type InvitationRow,
   loadInvitation,
   organizationOf,
+  storeResult,
   transition,
 } from "./repo.js";
 import { closeInvitation } from "./service.js";
@@ -129,7 +130,7 @@ async function accept(deps: Deps, ctx: ActorContext, inv: InvitationRow, input: 
         result.cooperationId = inv.cooperation_id!;
       }
     }
-    await uow.tx`update invitations set result = ${uow.tx.json(result)} where id = ${inv.id}`;
+    await storeResult(uow.tx, inv.id, result);
     const after = (await findById(uow.tx, inv.id))!;
     await emitEvent(uow, deps.config, after, "accepted", now, { result });
     auditInvitation(

@@ -1,8 +1,9 @@
 import type { Config } from "../../config.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { Deps } from "../../kernel/deps.js";
 import { emitEvent } from "./events.js";
 import { auditInvitation } from "./lifecycle.js";
-import { findById, transition } from "./repo.js";
+import { findById, lockPendingOfCooperation, transition } from "./repo.js";
 
 /**
  * A pending cooperation ended by an admin takes its pending invitation with it:
@@ -10,17 +11,19 @@ import { findById, transition } from "./repo.js";
  * of work, so its token answers 410 `invitation-revoked` instead of failing at
  * acceptance. An invitation already past its expiry stays expired.
  */
+export const revokeOnPendingEnded =
+  (deps: Pick<Deps, "config" | "now">) => (uow: UnitOfWork, cooperationId: string) =>
+    revokeInvitationsOfCooperation(uow, deps.config, cooperationId, deps.now());
+
 export async function revokeInvitationsOfCooperation(
   uow: UnitOfWork,
   config: Config,
   cooperationId: string,
   now: Date,
 ): Promise<number> {
-  const rows = await uow.tx`select id from invitations
-    where cooperation_id = ${cooperationId} and status = 'pending' order by id for update`;
   let revoked = 0;
-  for (const r of rows) {
-    const inv = await findById(uow.tx, r.id as string);
+  for (const id of await lockPendingOfCooperation(uow.tx, cooperationId)) {
+    const inv = await findById(uow.tx, id);
     if (!inv || !(await transition(uow.tx, inv.id, "revoked", now))) continue;
     await emitEvent(uow, config, inv, "revoked", now, { reason: "cooperation-ended" });
     auditInvitation(

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config.js";
 import type { Sql } from "../../db/pool.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
-import { adminEmails, type InvitationRow } from "./repo.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { adminEmails, type InvitationRow, insertOutbox, outboxOf } from "./repo.js";
 
 /**
  * Notification events (R-I10), written to the `outbox` table in the same
@@ -57,8 +57,7 @@ export async function emitEvent(
     links: { accept: acceptLink(config, inv.id) },
     ...extra,
   };
-  await uow.tx`insert into outbox (event_id, topic, aggregate_id, payload)
-    values (${eventId}, ${payload.type}, ${inv.id}, ${uow.tx.json(payload as never)})`;
+  await insertOutbox(uow.tx, { eventId, topic: payload.type, aggregateId: inv.id, payload });
 }
 
 export interface EventView {
@@ -71,8 +70,7 @@ export interface EventView {
 }
 
 export async function listEvents(sql: Sql, invitationId: string): Promise<EventView[]> {
-  const rows = await sql`select event_id, topic, created_at, delivered_at, attempts, payload from outbox
-    where aggregate_id = ${invitationId} order by id`;
+  const rows = await outboxOf(sql, invitationId);
   return rows.map((r) => ({
     id: r.event_id,
     type: r.topic,

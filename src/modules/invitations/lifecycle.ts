@@ -1,11 +1,10 @@
-import { can } from "../../domain/authorize.js";
-import { lockCooperation } from "../../domain/cooperations.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, Gone } from "../../domain/errors.js";
-import { cooperationTuples, PLATFORM_OBJECT, shareTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { can } from "../../engine/authorize.js";
 import { engineObjectOrNull } from "../../engine/ids.js";
-import type { JobLevel, ResourceType } from "../../engine/permissions.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, Forbidden, Gone } from "../../kernel/errors.js";
+import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
+import { endPendingCooperation as endPending } from "../cooperations/index.js";
 import { emitEvent } from "./events.js";
 import {
   dueForExpiry,
@@ -78,7 +77,7 @@ export async function expireInvitation(deps: Deps, ctx: ActorContext, id: string
     const now = deps.now();
     if (!(await transition(uow.tx, id, "expired", now))) return false;
     const inv = (await findById(uow.tx, id))!;
-    await endPendingCooperation(uow, inv.cooperation_id);
+    await endPendingCooperation(uow, inv.cooperation_id, now);
     await emitEvent(uow, deps.config, inv, "expired", now);
     auditInvitation(uow, inv, "invitation.expired", { status: "pending" }, { status: "expired" });
     return true;
@@ -98,35 +97,14 @@ export async function expireDue(deps: Deps, organizationId?: string, limit = 100
 /**
  * A cooperation invitation that will never be accepted (revoked, declined,
  * expired) ends its pending cooperation, so the pair is free again (R-C1) and
- * its share tuples go.
+ * its share tuples go: the cooperation module's own verb.
  */
-export async function endPendingCooperation(uow: UnitOfWork, cooperationId: string | null): Promise<void> {
-  if (!cooperationId) return;
-  const c = await lockCooperation(uow, cooperationId);
-  if (c.state !== "pending") return;
-  const shares = await uow.tx`delete from shares where cooperation_id = ${c.id}
-    returning resource_type, resource_id, level`;
-  uow.tuples(
-    shares.flatMap((s) =>
-      shareTuples({
-        cooperationId: c.id,
-        resourceType: s.resource_type as ResourceType,
-        resourceId: s.resource_id,
-        level: s.level as JobLevel,
-      }),
-    ),
-    [],
-  );
-  await uow.tx`update cooperations set state = 'ended', ended_at = now(), updated_at = now()
-    where id = ${c.id} and state = 'pending'`;
-  uow.tuples(cooperationTuples(c), []);
-  uow.audit({
-    action: "cooperation.ended",
-    target: { type: "cooperation", id: c.id },
-    organizationIds: [c.ownerOrganizationId, ...(c.partnerOrganizationId ? [c.partnerOrganizationId] : [])],
-    before: { state: "pending" },
-    after: { state: "ended", reason: "invitation-closed" },
-  });
+export async function endPendingCooperation(
+  uow: UnitOfWork,
+  cooperationId: string | null,
+  now: Date,
+): Promise<void> {
+  if (cooperationId) await endPending(uow, cooperationId, now);
 }
 
 export function auditInvitation(

@@ -1,9 +1,9 @@
-import { can } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden } from "../../domain/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../domain/paging.js";
-import { PLATFORM_OBJECT } from "../../domain/tuples.js";
+import { can } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden } from "../../kernel/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../kernel/paging.js";
+import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
 import { toView } from "./lifecycle.js";
 import { type InvitationStatus, type InvitationType, listInvitations } from "./repo.js";
 

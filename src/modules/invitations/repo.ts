@@ -1,5 +1,5 @@
 import type { Sql, Tx } from "../../db/pool.js";
-import { NotFound } from "../../domain/errors.js";
+import { NotFound } from "../../kernel/errors.js";
 
 /** SQL of the invitations module. */
 
@@ -173,4 +173,55 @@ export async function ownedResources(
       out.add(`portfolio:${r.id}`);
   }
   return out;
+}
+
+/** R-I9: the result an acceptance answers again on a repeat. */
+export async function storeResult(
+  tx: Tx,
+  id: string,
+  result: NonNullable<InvitationRow["result"]>,
+): Promise<void> {
+  await tx`update invitations set result = ${tx.json(result as never)} where id = ${id}`;
+}
+
+/** The pending invitations of a cooperation, locked in id order. */
+export async function lockPendingOfCooperation(tx: Tx, cooperationId: string): Promise<string[]> {
+  const rows = await tx`select id from invitations
+    where cooperation_id = ${cooperationId} and status = 'pending' order by id for update`;
+  return rows.map((r) => r.id as string);
+}
+
+/** The outbox (R-I10): events in the change's own transaction, delivered by worker.ts. */
+export async function insertOutbox(
+  tx: Tx,
+  e: { eventId: string; topic: string; aggregateId: string; payload: unknown },
+): Promise<void> {
+  await tx`insert into outbox (event_id, topic, aggregate_id, payload)
+    values (${e.eventId}, ${e.topic}, ${e.aggregateId}, ${tx.json(e.payload as never)})`;
+}
+
+export async function outboxOf(db: Db, invitationId: string) {
+  return db`select event_id, topic, created_at, delivered_at, attempts, payload from outbox
+    where aggregate_id = ${invitationId} order by id`;
+}
+
+/**
+ * Claim due events: `for update skip locked`, so replicas share the work, and
+ * never an event while an earlier one of the same invitation is undelivered.
+ */
+export async function claimDueEvents(tx: Tx, batch: number) {
+  return tx`select o.id, o.event_id, o.topic, o.payload, o.attempts, o.created_at from outbox o
+    where o.delivered_at is null and o.next_attempt_at <= now()
+      and not exists (select 1 from outbox e where e.aggregate_id = o.aggregate_id and e.id < o.id
+                      and e.delivered_at is null)
+    order by o.id limit ${batch} for update of o skip locked`;
+}
+
+export async function markDelivered(tx: Tx, id: string): Promise<void> {
+  await tx`update outbox set delivered_at = now(), attempts = attempts + 1, last_error = null where id = ${id}`;
+}
+
+export async function markFailed(tx: Tx, id: string, error: string, delayMs: number): Promise<void> {
+  await tx`update outbox set attempts = attempts + 1, last_error = ${error},
+    next_attempt_at = now() + ${delayMs} * interval '1 millisecond' where id = ${id}`;
 }

@@ -1,12 +1,12 @@
-import { requirePermission } from "../../domain/authorize.js";
-import { createPendingCooperation } from "../../domain/cooperations.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Forbidden, InvalidInput, NotFound } from "../../domain/errors.js";
-import { newId } from "../../domain/organizations.js";
-import { PLATFORM_OBJECT } from "../../domain/tuples.js";
-import { runChange } from "../../domain/unit-of-work.js";
-import { ensureUser } from "../../domain/users.js";
+import { requirePermission } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
+import { runChange } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Forbidden, InvalidInput, NotFound } from "../../kernel/errors.js";
+import { newId } from "../../kernel/ids.js";
+import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
+import { createPendingCooperation } from "../cooperations/index.js";
+import { ensureUser } from "../users/index.js";
 import { emitEvent, listEvents } from "./events.js";
 import {
   auditInvitation,
@@ -149,7 +149,7 @@ export async function closeInvitation(deps: Deps, ctx: ActorContext, id: string,
       throw stateError(current.status === "pending" ? "expired" : current.status);
     }
     const after = (await findById(uow.tx, id))!;
-    await endPendingCooperation(uow, after.cooperation_id);
+    await endPendingCooperation(uow, after.cooperation_id, now);
     await emitEvent(uow, deps.config, after, to, now);
     auditInvitation(uow, after, `invitation.${to}`, { status: "pending" }, { status: to });
     return after;

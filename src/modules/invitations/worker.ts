@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
 import type { Sql } from "../../db/pool.js";
-import type { Deps } from "../../domain/deps.js";
+import type { Deps } from "../../kernel/deps.js";
 import { expireDue } from "./lifecycle.js";
+import { claimDueEvents, markDelivered, markFailed } from "./repo.js";
 
 /**
  * Outbox delivery (R-I10). State lives only in the `outbox` table, so a
@@ -68,11 +69,7 @@ export async function deliverBatch(
 ): Promise<number> {
   let delivered = 0;
   await sql.begin(async (tx) => {
-    const rows = await tx`select o.id, o.event_id, o.topic, o.payload, o.attempts, o.created_at from outbox o
-      where o.delivered_at is null and o.next_attempt_at <= now()
-        and not exists (select 1 from outbox e where e.aggregate_id = o.aggregate_id and e.id < o.id
-                        and e.delivered_at is null)
-      order by o.id limit ${o.batch} for update of o skip locked`;
+    const rows = await claimDueEvents(tx, o.batch);
     for (const r of rows) {
       // On shutdown, leave the rest claimed-but-untouched: the commit releases them for the next start.
       if (stopping()) break;
@@ -84,12 +81,11 @@ export async function deliverBatch(
       });
       const error = await post(o, r.event_id, body);
       if (error === null) {
-        await tx`update outbox set delivered_at = now(), attempts = attempts + 1, last_error = null where id = ${r.id}`;
+        await markDelivered(tx, r.id);
         delivered++;
       } else {
         const delay = backoffMs(r.attempts + 1, o.baseDelayMs, o.maxDelayMs);
-        await tx`update outbox set attempts = attempts + 1, last_error = ${error},
-          next_attempt_at = now() + ${delay} * interval '1 millisecond' where id = ${r.id}`;
+        await markFailed(tx, r.id, error, delay);
         log.warn(
           { eventId: r.event_id, attempts: r.attempts + 1, retryInMs: delay, error },
           "webhook delivery failed",

@@ -1,9 +1,9 @@
-import { can, requirePermission } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden } from "../../domain/errors.js";
-import { grantTuples, membershipTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { can, requirePermission } from "../../engine/authorize.js";
 import type { OrgRole } from "../../engine/permissions.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, Forbidden } from "../../kernel/errors.js";
+import { grantTuples, membershipTuples } from "../../kernel/tuples.js";
 import * as repo from "./repo.js";
 import { memberView, orgObject, requireOrganization } from "./service.js";
 

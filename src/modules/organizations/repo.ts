@@ -1,6 +1,6 @@
 import type { Sql as Pool, Tx } from "../../db/pool.js";
-import { NotFound } from "../../domain/errors.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
+import { NotFound } from "../../kernel/errors.js";
 
 /** SQL of the organizations module. `sql` may be the pool or a transaction. */
 type Sql = Pool | Tx;
@@ -36,7 +36,7 @@ export async function findOrganization(sql: Sql, id: string): Promise<Organizati
  * The organization row locked: every verb that can lower the admin count takes
  * it first (R-O6). FOR NO KEY UPDATE: the key is never changed, and the FOR KEY
  * SHARE lock that inserting a grant or membership takes on it (foreign key)
- * does not wait for it (src/domain/lock-order.ts).
+ * does not wait for it (src/engine-sync/lock-order.ts).
  */
 export async function lockOrganization(sql: Sql, id: string): Promise<OrganizationRow | undefined> {
   const [r] = await sql`select id, name, created_at from organizations where id = ${id} for no key update`;
@@ -48,6 +48,38 @@ export async function loadOrganization(sql: Sql, id: string, lock = false): Prom
   const org = lock ? await lockOrganization(sql, id) : await findOrganization(sql, id);
   if (!org) throw NotFound("organization-not-found", `no organization ${id}`);
   return org;
+}
+
+export async function insertOrganization(sql: Sql, o: { id: string; name: string }): Promise<void> {
+  await sql`insert into organizations (id, name) values (${o.id}, ${o.name})`;
+}
+
+export async function insertFirstPortfolio(
+  sql: Sql,
+  p: { id: string; organizationId: string; name: string },
+): Promise<void> {
+  await sql`insert into portfolios (id, organization_id, name) values (${p.id}, ${p.organizationId}, ${p.name})`;
+}
+
+/** The organization a user belongs to (R-O7: at most one), locked with `lock`. */
+export async function organizationOfMember(
+  sql: Sql,
+  userId: string,
+  lock = false,
+): Promise<string | undefined> {
+  const [r] =
+    await sql`select organization_id from memberships where user_id = ${userId} ${lock ? sql`for update` : sql``}`;
+  return r?.organization_id as string | undefined;
+}
+
+/** False when the user is a member already (the primary key on user_id, R-O7). */
+export async function insertMembership(
+  sql: Sql,
+  m: { userId: string; organizationId: string; role: OrgRole },
+): Promise<boolean> {
+  const rows = await sql`insert into memberships (user_id, organization_id, role)
+    values (${m.userId}, ${m.organizationId}, ${m.role}) on conflict (user_id) do nothing returning user_id`;
+  return rows.length === 1;
 }
 
 export async function renameOrganization(sql: Sql, id: string, name: string): Promise<void> {

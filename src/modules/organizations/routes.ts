@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Deps } from "../../domain/deps.js";
 import { actorContext } from "../../http/actor.js";
 import { commonErrors, createRouter, jsonBody, jsonResponse, problem } from "../../http/openapi.js";
+import type { Deps } from "../../kernel/deps.js";
 import { changeMemberRole, leaveOrganization, removeMember } from "./members.js";
 import {
   MemberParams,

@@ -1,8 +1,8 @@
-import { requirePermission } from "../../domain/authorize.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
-import { runChange } from "../../domain/unit-of-work.js";
+import { requirePermission } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
+import { runChange } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../kernel/paging.js";
 import * as repo from "./repo.js";
 
 /**

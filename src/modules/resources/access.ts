@@ -1,7 +1,7 @@
-import { detachResourceFromCooperations } from "../../domain/cooperations.js";
-import { grantTuples } from "../../domain/tuples.js";
-import type { UnitOfWork } from "../../domain/unit-of-work.js";
 import type { ResourceType } from "../../engine/permissions.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { grantTuples } from "../../kernel/tuples.js";
+import { detachResourceFromCooperations } from "../cooperations/index.js";
 import * as repo from "./repo.js";
 
 /**

@@ -1,11 +1,11 @@
-import { lockCooperation } from "../../domain/cooperations.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, Forbidden, NotFound } from "../../domain/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../domain/paging.js";
-import { grantTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
 import { engineObject, engineUser } from "../../engine/ids.js";
 import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permissions.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, Forbidden, NotFound } from "../../kernel/errors.js";
+import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../kernel/paging.js";
+import { grantTuples } from "../../kernel/tuples.js";
+import { lockCooperation } from "../cooperations/index.js";
 import { grantAudit, removeGrant } from "./access.js";
 import { effectiveLevel, levelsAtOrBelow, retryOnDeadlock, withinCap } from "./levels.js";
 import * as repo from "./repo.js";
@@ -72,7 +72,7 @@ export async function putGrant(
       let organizationId = found.organizationId;
       let cooperationId: string | null = null;
       let actorOrgId: string | null = null;
-      // The lock order (src/domain/lock-order.ts): memberships, the resource
+      // The lock order (src/engine-sync/lock-order.ts): memberships, the resource
       // (a shared row lock keeps it from being deleted or moved), then the cooperation.
       if (side === "partner")
         actorOrgId = (await repo.membershipOf(uow.tx, ctx.actorId, true))?.organizationId ?? null;

@@ -1,5 +1,5 @@
-import { isRetryableConflict } from "../../domain/pg-errors.js";
 import { JOB_LEVELS, type JobLevel, levelAtLeast } from "../../engine/permissions.js";
+import { isRetryableConflict } from "../../kernel/pg-errors.js";
 
 /**
  * Pure helpers for grants and delegations: the level lattice questions the
@@ -30,7 +30,7 @@ export function withinCap(shareLevels: readonly JobLevel[], wanted: JobLevel): b
  * Run a unit of work again when PostgreSQL aborted it to break a deadlock
  * (40P01) or a serialization failure (40001). The aborted attempt rolled back
  * before its engine write (runChange writes tuples last), so a retry is safe.
- * Every verb follows one lock order (src/domain/lock-order.ts); what remains
+ * Every verb follows one lock order (src/engine-sync/lock-order.ts); what remains
  * are cycles through locks PostgreSQL takes itself (foreign-key checks).
  */
 export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {

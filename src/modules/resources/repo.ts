@@ -1,6 +1,7 @@
 import type postgres from "postgres";
-import { NotFound } from "../../domain/errors.js";
 import type { JobLevel, OrgRole, ResourceType } from "../../engine/permissions.js";
+import { NotFound } from "../../kernel/errors.js";
+import type { ShareRow } from "../../kernel/tuples.js";
 
 /** SQL of the resources module. `Db` is the pool or a transaction. */
 export type Db = postgres.ISql;
@@ -26,11 +27,8 @@ export interface GrantRow {
   cooperationId: string | null;
 }
 
-export interface ShareRow {
-  cooperationId: string;
-  resourceType: ResourceType;
-  resourceId: string;
-  level: JobLevel;
+/** A share on a resource (the one ShareRow shape) with its cooperation's sides. */
+export interface ShareWithSides extends ShareRow {
   ownerOrganizationId: string;
   partnerOrganizationId: string | null;
 }
@@ -53,7 +51,7 @@ const grant = (r: Row): GrantRow => ({
   organizationId: r.organization_id as string,
   cooperationId: (r.cooperation_id as string | null) ?? null,
 });
-const share = (r: Row): ShareRow => ({
+const share = (r: Row): ShareWithSides => ({
   cooperationId: r.cooperation_id as string,
   resourceType: r.resource_type as ResourceType,
   resourceId: r.resource_id as string,
@@ -94,18 +92,6 @@ export async function loadResource(
   const row = type === "park" ? await findPark(db, id, lock) : await findPortfolio(db, id, lock);
   if (!row) throw NotFound(`${type}-not-found`, `no ${type} ${id}`);
   return row;
-}
-
-/** Non-ended cooperations with a share or a delegation on the resource, in lock order (by id). */
-export async function cooperationsTouching(db: Db, type: ResourceType, id: string): Promise<string[]> {
-  const rows = await db`select distinct c.id from cooperations c
-    where c.state <> 'ended' and (
-      exists (select 1 from shares s where s.cooperation_id = c.id
-        and s.resource_type = ${type} and s.resource_id = ${id})
-      or exists (select 1 from grants g where g.cooperation_id = c.id
-        and g.resource_type = ${type} and g.resource_id = ${id}))
-    order by c.id`;
-  return rows.map((r) => r.id as string);
 }
 
 /** Insert unless the id exists (a concurrent create); null then. */
@@ -198,7 +184,7 @@ export async function deleteGrant(db: Db, g: Pick<GrantRow, "resourceType" | "re
 }
 
 /** Shares on a resource with their cooperation's sides (callers hold the cooperation's lock). */
-export async function sharesOn(db: Db, type: ResourceType, id: string): Promise<ShareRow[]> {
+export async function sharesOn(db: Db, type: ResourceType, id: string): Promise<ShareWithSides[]> {
   const rows = await db`select s.*, c.owner_organization_id, c.partner_organization_id
     from shares s join cooperations c on c.id = s.cooperation_id
     where s.resource_type = ${type} and s.resource_id = ${id} order by s.cooperation_id`;

@@ -1,5 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_LEVELS } from "../../engine/permissions.js";
+
+export type { ResourceType } from "../../engine/permissions.js";
+
 import { IdSchema, PageQuerySchema, ServerIdSchema, textSchema } from "../../http/openapi.js";
 
 /** Request and response shapes of the resources module (API.md "Resources and grants"). */

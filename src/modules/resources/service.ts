@@ -1,13 +1,12 @@
-import { requirePermission } from "../../domain/authorize.js";
-import { detachResourceFromCooperations } from "../../domain/cooperations.js";
-import type { ActorContext, Deps } from "../../domain/deps.js";
-import { Conflict, NotFound } from "../../domain/errors.js";
-import { lockCooperations } from "../../domain/lock-order.js";
-import { isPgError, PG } from "../../domain/pg-errors.js";
-import { parkTuples, portfolioTuples } from "../../domain/tuples.js";
-import { runChange, type UnitOfWork } from "../../domain/unit-of-work.js";
+import { requirePermission } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
 import type { ResourceType } from "../../engine/permissions.js";
+import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import type { ActorContext, Deps } from "../../kernel/deps.js";
+import { Conflict, NotFound } from "../../kernel/errors.js";
+import { isPgError, PG } from "../../kernel/pg-errors.js";
+import { parkTuples, portfolioTuples } from "../../kernel/tuples.js";
+import { detachResourceFromCooperations, lockCooperationsOn } from "../cooperations/index.js";
 import { removeAllAccess } from "./access.js";
 import { retryOnDeadlock } from "./levels.js";
 import * as repo from "./repo.js";
@@ -141,7 +140,7 @@ async function upsertPark(
 
 /**
  * Lock a park or portfolio for a move or delete, in the lock order
- * (src/domain/lock-order.ts): the resource row first, then the cooperations
+ * (src/engine-sync/lock-order.ts): the resource row first, then the cooperations
  * touching it, read under the row lock (no share or delegation can be added
  * to it meanwhile).
  */
@@ -150,7 +149,7 @@ async function lockForChange(uow: UnitOfWork, type: ResourceType, id: string) {
     type === "park"
       ? await repo.findPark(uow.tx, id, "update")
       : await repo.findPortfolio(uow.tx, id, "update");
-  if (row) await lockCooperations(uow, await repo.cooperationsTouching(uow.tx, type, id));
+  if (row) await lockCooperationsOn(uow, { type, id });
   return row;
 }
 

@@ -161,12 +161,15 @@ export function cooperationTuples(c: {
   return out;
 }
 
-export function shareTuples(s: {
+/** A share as stored (one row of `shares`), the one shape every share reader and writer uses. */
+export interface ShareRow {
   cooperationId: string;
   resourceType: ResourceType;
   resourceId: string;
   level: JobLevel;
-}): Tuple[] {
+}
+
+export function shareTuples(s: ShareRow): Tuple[] {
   return impliedLevels(s.level).map((l) => ({
     user: obj("cooperation", s.cooperationId),
     relation: `share_${l}`,

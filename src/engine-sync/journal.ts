@@ -1,9 +1,9 @@
 import type { Sql, Tx } from "../db/pool.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../kernel/deps.js";
+import { type Delta, sameCondition, type Tuple, tupleKey } from "../kernel/tuples.js";
 import { desiredTuples } from "./reconcile.js";
 import { bumpRevision, writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { type Delta, sameCondition, type Tuple, tupleKey } from "./tuples.js";
 
 /**
  * The engine journal: which tuples a change is about to write or delete,

@@ -1,7 +1,5 @@
 import type { JobLevel, OrgRole, ResourceType, StaffRole } from "../engine/permissions.js";
-import type { Deps } from "./deps.js";
-import { writeEngine } from "./revision.js";
-import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
+import type { Deps } from "../kernel/deps.js";
 import {
   type CooperationState,
   cooperationTuples,
@@ -15,7 +13,9 @@ import {
   staffTuples,
   type Tuple,
   tupleKey,
-} from "./tuples.js";
+} from "../kernel/tuples.js";
+import { writeEngine } from "./revision.js";
+import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
 
 /** Every tuple the database implies (the same mappers as the changes use). */
 export async function desiredTuples(deps: Deps): Promise<Tuple[]> {

@@ -1,9 +1,16 @@
+import { randomUUID } from "node:crypto";
+
 /**
  * The one id rule (API.md): 1-128 characters of `[A-Za-z0-9._@:|-]`, the same
  * check the id columns carry in the database. The edge also refuses `.` and
  * `..`, which a URL path cannot address (dot segments).
  */
 export const API_ID = /^[A-Za-z0-9._@:|-]{1,128}$/;
+
+/** A server-generated id: `<prefix>_<random hex>` (organizations, portfolios, cooperations, invitations). */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID().replaceAll("-", "")}`;
+}
 
 export const API_ID_MESSAGE = "1-128 characters of [A-Za-z0-9._@:|-]";
 

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/pool.js";
 import type { Engine } from "../engine/client.js";
-import type { Delta } from "./tuples.js";
+import type { Delta } from "../kernel/tuples.js";
 
 /**
  * Advance the engine revision (migration 0003). Called after every engine

@@ -1,15 +1,15 @@
 import type { Sql } from "../db/pool.js";
-import type { Deps } from "./deps.js";
-import { Unavailable } from "./errors.js";
+import type { Deps } from "../kernel/deps.js";
+import { Unavailable } from "../kernel/errors.js";
+import { isPgError, PG } from "../kernel/pg-errors.js";
+import { type Delta, tupleKey } from "../kernel/tuples.js";
 import { type Key, repairKeys } from "./journal.js";
-import { isPgError, PG } from "./pg-errors.js";
 import { writeEngine } from "./revision.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { type Delta, tupleKey } from "./tuples.js";
 
 /**
  * What a change did so far, for compensation when it fails after its engine
- * write started (src/domain/unit-of-work.ts).
+ * write started (src/engine-sync/unit-of-work.ts).
  */
 export class ChangeState {
   delta: Delta | undefined;

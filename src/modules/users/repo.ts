@@ -1,4 +1,4 @@
-import type { Sql, Tx } from "../db/pool.js";
+import type { Sql, Tx } from "../../db/pool.js";
 
 /**
  * Record an actor the first time it is seen; a verified email given later

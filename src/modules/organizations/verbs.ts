@@ -1,9 +1,10 @@
-import { randomUUID } from "node:crypto";
-import type { OrgRole } from "../engine/permissions.js";
-import { Conflict } from "./errors.js";
-import { membershipTuples, portfolioTuples } from "./tuples.js";
-import type { UnitOfWork } from "./unit-of-work.js";
-import { ensureUser } from "./users.js";
+import type { OrgRole } from "../../engine/permissions.js";
+import type { UnitOfWork } from "../../engine-sync/unit-of-work.js";
+import { Conflict } from "../../kernel/errors.js";
+import { newId } from "../../kernel/ids.js";
+import { membershipTuples, portfolioTuples } from "../../kernel/tuples.js";
+import { ensureUser } from "../users/index.js";
+import * as repo from "./repo.js";
 
 /**
  * Shared verbs used by invitations (which create organizations and add
@@ -11,30 +12,20 @@ import { ensureUser } from "./users.js";
  * caller has already checked authority.
  */
 
-export function newId(prefix: string): string {
-  return `${prefix}_${randomUUID().replaceAll("-", "")}`;
-}
-
 /** Add a member (R-O7: the primary key on memberships refuses a second organization). */
 export async function addMember(
   uow: UnitOfWork,
   m: { organizationId: string; userId: string; email: string | null; role: OrgRole },
 ): Promise<void> {
   await ensureUser(uow.tx, m.userId, m.email);
-  const [current] =
-    await uow.tx`select organization_id from memberships where user_id = ${m.userId} for update`;
-  if (current) {
-    throw Conflict("already-member", "the user already belongs to an organization; leave it first", {
-      organizationId: current.organization_id,
+  const alreadyMember = (organizationId: string | undefined) =>
+    Conflict("already-member", "the user already belongs to an organization; leave it first", {
+      organizationId,
     });
-  }
-  const inserted = await uow.tx`insert into memberships (user_id, organization_id, role)
-    values (${m.userId}, ${m.organizationId}, ${m.role}) on conflict (user_id) do nothing returning user_id`;
-  if (inserted.length === 0) {
-    const [now] = await uow.tx`select organization_id from memberships where user_id = ${m.userId}`;
-    throw Conflict("already-member", "the user already belongs to an organization; leave it first", {
-      organizationId: now?.organization_id,
-    });
+  const current = await repo.organizationOfMember(uow.tx, m.userId, true);
+  if (current) throw alreadyMember(current);
+  if (!(await repo.insertMembership(uow.tx, m))) {
+    throw alreadyMember(await repo.organizationOfMember(uow.tx, m.userId));
   }
   uow.tuples([], membershipTuples(m));
   uow.audit({
@@ -61,7 +52,7 @@ export async function createOrganization(
   o: { name: string; adminUserId: string; adminEmail: string | null; portfolioName?: string },
 ): Promise<CreatedOrganization> {
   const id = newId("org");
-  await uow.tx`insert into organizations (id, name) values (${id}, ${o.name})`;
+  await repo.insertOrganization(uow.tx, { id, name: o.name });
   uow.audit({
     action: "organization.created",
     target: { type: "organization", id },
@@ -73,7 +64,7 @@ export async function createOrganization(
   let portfolioId: string | null = null;
   if (o.portfolioName) {
     portfolioId = newId("pf");
-    await uow.tx`insert into portfolios (id, organization_id, name) values (${portfolioId}, ${id}, ${o.portfolioName})`;
+    await repo.insertFirstPortfolio(uow.tx, { id: portfolioId, organizationId: id, name: o.portfolioName });
     uow.tuples([], portfolioTuples({ id: portfolioId, organizationId: id }));
     uow.audit({
       action: "portfolio.created",

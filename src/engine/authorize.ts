@@ -1,6 +1,6 @@
-import { engineUser } from "../engine/ids.js";
-import type { Deps } from "./deps.js";
-import { Forbidden } from "./errors.js";
+import type { Deps } from "../kernel/deps.js";
+import { Forbidden } from "../kernel/errors.js";
+import { engineUser } from "./ids.js";
 
 /**
  * Whether the actor may act is decided by the same model other services ask

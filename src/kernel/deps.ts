@@ -5,7 +5,7 @@ import type { Engine } from "../engine/client.js";
 import type { DecisionCache } from "../engine/decision-cache.js";
 
 /**
- * Test-only fault points of a change (src/domain/unit-of-work.ts), in order;
+ * Test-only fault points of a change (src/engine-sync/unit-of-work.ts), in order;
  * production leaves them undefined. A hook that throws fails the change at
  * that point; one that throws ProcessCrash stands for the process dying there
  * (no compensation runs, as after a real crash).
@@ -37,7 +37,7 @@ export interface Deps {
   now: () => Date;
   faults?: Faults;
   /**
-   * A second small pool for the engine journal (src/domain/journal.ts): its
+   * A second small pool for the engine journal (src/engine-sync/journal.ts): its
    * rows must commit while the change's own transaction is still open. Absent
    * with embedded PGlite (one session): start-up then reconciles the whole store.
    */

@@ -1,14 +1,14 @@
 import type { Span } from "@opentelemetry/api";
 import type { Sql, Tx } from "../db/pool.js";
+import { type ActorContext, type Deps, ProcessCrash } from "../kernel/deps.js";
+import { isRetryableConflict } from "../kernel/pg-errors.js";
+import { diffTuples, type Tuple } from "../kernel/tuples.js";
 import { metrics } from "../metrics.js";
 import { withSpan } from "../telemetry.js";
-import { type ActorContext, type Deps, ProcessCrash } from "./deps.js";
 import { journalBegin, journalEndInTx } from "./journal.js";
-import { isRetryableConflict } from "./pg-errors.js";
 import { writeEngine } from "./revision.js";
 import { ChangeState, compensate } from "./settle.js";
 import { ENGINE_SYNC_LOCK } from "./sync-lock.js";
-import { diffTuples, type Tuple } from "./tuples.js";
 
 export interface AuditEntry {
   action: string;
@@ -50,7 +50,7 @@ export class UnitOfWork {
  * (committed on its own pool), the engine write, then the commit, which also
  * deletes the journal row. So the journal row exists exactly as long as the
  * change is not known to have committed, and its presence is how an unknown
- * outcome is settled (src/domain/settle.ts).
+ * outcome is settled (src/engine-sync/settle.ts).
  *
  * When anything fails after the engine write started, the engine delta is
  * undone at once (compensate) and the outcome settled from the database as
@@ -94,7 +94,7 @@ export async function runChange<T>(
           if (err instanceof ProcessCrash) throw err;
           if (state.engine === "none") {
             // A deadlock or serialization failure aborted the attempt before it
-            // reached the engine: run it again (src/domain/lock-order.ts).
+            // reached the engine: run it again (src/engine-sync/lock-order.ts).
             if (attempt < DEADLOCK_ATTEMPTS && isRetryableConflict(err)) {
               await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
               continue;
@@ -170,7 +170,7 @@ async function changeInTx<T>(
     // take for drift.
     await tx`select pg_advisory_xact_lock_shared(${ENGINE_SYNC_LOCK}::bigint)`;
     // Write-ahead: if anything after this fails or the process dies, the
-    // journal row names the tuples to check (src/domain/journal.ts).
+    // journal row names the tuples to check (src/engine-sync/journal.ts).
     state.delta = delta;
     if (deps.journalSql) state.journalId = await journalBegin(deps.journalSql, delta);
     await deps.faults?.beforeEngineWrite?.();
