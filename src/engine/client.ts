@@ -2,26 +2,17 @@ import type { OpenFgaClient } from "@openfga/sdk";
 import type { Config } from "../config.js";
 import { DomainError, Unavailable } from "../kernel/errors.js";
 import type { Delta, Tuple } from "../kernel/tuples.js";
-import {
-  type BatchEntry,
-  type BatchResult,
-  batchCheckBody,
-  batchInChunks,
-  type CheckItem,
-  readBatchAnswer,
-} from "./batch-check.js";
-import { CheckCoalescer } from "./coalesce.js";
+import type { BatchResult, CheckItem } from "./batch-check.js";
+import { CheckClient, MAX_BATCH_CHECK_ITEMS } from "./check-client.js";
+import type { CheckCoalescer } from "./coalesce.js";
 import { JsonClient } from "./http.js";
-import { Limiter } from "./limiter.js";
-import { engineError, observe, postJson } from "./observe.js";
+import type { Limiter } from "./limiter.js";
+import { engineError, observe } from "./observe.js";
 import { createSdkClient, type EngineOptions, fromApi } from "./sdk.js";
 import { writeBatches } from "./write-batches.js";
 
 export type { BatchResult, CheckItem, EngineOptions };
-export { engineError };
-
-/** OpenFGA's limit of items in one BatchCheck (server default). */
-export const MAX_BATCH_CHECK_ITEMS = 50;
+export { engineError, MAX_BATCH_CHECK_ITEMS };
 
 /**
  * The one OpenFGA client. Store and model ids are pinned after bootstrap; the
@@ -34,9 +25,8 @@ export class Engine {
   private readonly slow: OpenFgaClient;
   /** Check and BatchCheck go through this lean client, the rest through the SDK. */
   private readonly fast: JsonClient;
-  readonly limiter: Limiter;
-  /** Concurrent checks go to the engine together (see coalesce.ts). */
-  readonly coalescer: CheckCoalescer<CheckItem>;
+  /** Check and BatchCheck: the limiter, the coalescer and the lean client. */
+  private readonly checks: CheckClient;
   storeId: string | undefined;
   modelId: string | undefined;
   /**
@@ -53,14 +43,11 @@ export class Engine {
     this.fast.onConnectionLost = () => {
       this.downSince ??= Date.now();
     };
-    this.limiter = new Limiter(opts.maxInFlight ?? 32, opts.queueMax ?? 256);
-    // Coalesced checks: up to half the limiter per batch (OpenFGA runs a batch's items in parallel).
-    this.coalescer = new CheckCoalescer(
-      Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 2))),
-      () => this.limiter.waiting === 0 && this.limiter.active < this.limiter.capacity,
-      (cb) => this.limiter.whenReleased(cb),
-      (item, at) => this.checkOne(item, at),
-      (group) => this.postBatch("check_batched", group, this.opts.timeoutMs),
+    this.checks = new CheckClient(
+      opts,
+      this.fast,
+      () => this.ids(),
+      (op, attrs, fn) => this.observe(op, attrs, fn),
     );
     this.slow = createSdkClient(opts);
     this.storeId = opts.storeId;
@@ -112,34 +99,20 @@ export class Engine {
 
   /** Largest BatchCheck one call sends: a share of the limiter, so no request takes every slot. */
   get batchChunk(): number {
-    return Math.max(1, Math.min(MAX_BATCH_CHECK_ITEMS, Math.floor(this.limiter.capacity / 4)));
+    return this.checks.batchChunk;
   }
 
-  /** How long a call may wait for an engine slot (its own timeout starts once it holds one). */
-  private get queueWaitMs(): number {
-    return this.opts.queueWaitMs ?? 2000;
+  get limiter(): Limiter {
+    return this.checks.limiter;
   }
 
-  /** One decision; concurrent ones are coalesced into BatchChecks, a lone one is a plain Check. */
+  get coalescer(): CheckCoalescer<CheckItem> {
+    return this.checks.coalescer;
+  }
+
+  /** One decision; checks that would queue are coalesced into BatchChecks (see check-client.ts). */
   async check(item: CheckItem, at: Record<string, unknown> = Engine.now()): Promise<boolean> {
-    this.ids();
-    return this.coalescer.check(item, at);
-  }
-
-  private async checkOne(item: CheckItem, at: Record<string, unknown>): Promise<boolean> {
-    const ids = this.ids();
-    const timeout = this.opts.timeoutMs;
-    return this.observe("check", { "authz.relation": item.relation, "authz.object": item.object }, () =>
-      this.limiter.run(1, this.queueWaitMs, async () => {
-        const res = await postJson(
-          this.fast,
-          `/stores/${ids.storeId}/check`,
-          { tuple_key: item, context: at, authorization_model_id: ids.authorizationModelId },
-          timeout,
-        );
-        return (res as { allowed?: boolean }).allowed === true;
-      }),
-    );
+    return this.checks.check(item, at);
   }
 
   /**
@@ -148,40 +121,7 @@ export class Engine {
    * error; the caller may retry it alone.
    */
   async batchCheck(items: CheckItem[], at: Record<string, unknown> = Engine.now()): Promise<BatchResult[]> {
-    const timeout = this.opts.searchTimeoutMs;
-    return batchInChunks(items, this.batchChunk, (slice, start) =>
-      this.sendBatch(
-        "batch_check",
-        slice.map((item) => ({ item, at })),
-        start,
-        timeout,
-      ),
-    );
-  }
-
-  /** One BatchCheck request through the limiter (weight = its items); answers per entry. */
-  private async postBatch(
-    operation: string,
-    entries: BatchEntry[],
-    timeoutMs: number,
-  ): Promise<BatchResult[]> {
-    const out: BatchResult[] = entries.map(() => ({ allowed: false, error: "no answer from engine" }));
-    readBatchAnswer(await this.sendBatch(operation, entries, 0, timeoutMs), 0, entries.length, out);
-    return out;
-  }
-
-  private sendBatch(operation: string, entries: BatchEntry[], start: number, timeoutMs: number) {
-    const ids = this.ids();
-    return this.observe(operation, { "authz.items": entries.length }, () =>
-      this.limiter.run(entries.length, this.queueWaitMs, () =>
-        postJson(
-          this.fast,
-          `/stores/${ids.storeId}/batch-check`,
-          batchCheckBody(entries, start, ids.authorizationModelId),
-          timeoutMs,
-        ),
-      ),
-    );
+    return this.checks.batchCheck(items, at);
   }
 
   async listObjects(user: string, relation: string, type: string, at = Engine.now()): Promise<string[]> {
