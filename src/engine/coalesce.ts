@@ -3,13 +3,14 @@ import { DomainError, InvalidInput } from "../kernel/errors.js";
 /**
  * Coalescing of concurrent single checks into engine BatchChecks.
  *
- * Under load many decisions miss the cache in the same turn of the event loop
- * (every decision that waited for one revision read resumes together). Sent
- * one by one, each costs the sidecar an HTTP exchange and the engine an HTTP
- * request; sent as one BatchCheck (each item with its own context and time),
- * they cost one of each, and OpenFGA runs the items in parallel. Nothing
- * waits for a batch to fill: what arrived before the next `setImmediate` goes
- * together, and a check that is alone goes as a plain Check, as before.
+ * While the engine has a free slot a check goes at once as a plain Check: a
+ * batch answers only when its slowest item does, so batching an idle engine
+ * would only add latency. Once every slot is taken, checks that would queue
+ * one by one are gathered instead until a slot is released (or a batch is
+ * full) and sent as one BatchCheck, each item with its own context and time:
+ * one HTTP exchange for the sidecar and one request for the engine instead of
+ * one each, which is what holds goodput up under overload. The batch then
+ * goes through the limiter like any call (its queue bound and wait budget).
  *
  * The answers are the engine's, item by item: an item the batch left
  * unanswered (its deadline, under load) is asked once more alone; an item it
@@ -43,22 +44,33 @@ export class CheckCoalescer<I> {
 
   constructor(
     private readonly maxBatch: number,
+    /** Whether a check sent now would get an engine slot without waiting. */
+    private readonly slotFree: () => boolean,
+    /** Call back once, when the next engine slot is released. */
+    private readonly whenSlotFree: (cb: () => void) => void,
     private readonly single: (item: I, at: Record<string, unknown>) => Promise<boolean>,
     private readonly batch: (group: Pending<I>[]) => Promise<BatchAnswer[]>,
   ) {}
 
   check(item: I, at: Record<string, unknown>): Promise<boolean> {
+    if (this.pending.length === 0 && this.slotFree()) {
+      this.stats.singles++;
+      return this.single(item, at);
+    }
     return new Promise<boolean>((resolve, reject) => {
       this.pending.push({ item, at, resolve, reject });
-      if (!this.scheduled) {
+      if (this.pending.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        this.whenSlotFree(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
     const all = this.pending;
     this.pending = [];
     for (let i = 0; i < all.length; i += this.maxBatch) {

@@ -5,18 +5,10 @@ import { metrics } from "../metrics.js";
 import type { BatchResult, CheckItem, Engine } from "./client.js";
 import { RevisionFence } from "./fence.js";
 
-interface Entry {
-  allowed: boolean;
-  revision: number;
-  /** An allow is good until the next cooperation expiry seen when it was computed (ms). */
-  until: number;
-}
-
-interface Flight {
-  revision: number;
-  until: number;
-  answer: Promise<boolean>;
-}
+/** A cached answer; an allow is good `until` the next cooperation expiry seen when it was computed (ms). */
+type Entry = { allowed: boolean; revision: number; until: number };
+/** An engine call in flight that later decisions of the same revision may share. */
+type Flight = { revision: number; until: number; answer: Promise<boolean> };
 
 type At = Record<string, unknown> & { current_time: string };
 
@@ -24,7 +16,7 @@ type At = Record<string, unknown> & { current_time: string };
  * Decisions through a bounded LRU that is never stale (R-G1).
  *
  * Freshness: every engine write is followed by `nextval('engine_revision')`
- * before its change commits or answers (src/domain/revision.ts). A decision
+ * before its change commits or answers (src/engine-sync/revision.ts). A decision
  * first reads the revision *after it arrived* (RevisionFence); a cached
  * answer counts only if it was computed from an engine call that started
  * after reading a revision at least as new. Any change that answered 2xx

@@ -15,6 +15,7 @@ export class Limiter {
   private inFlight = 0;
   private readonly queue: { weight: number; grant: () => void; reject: (e: Error) => void }[] = [];
   private queued = 0;
+  private onRelease: (() => void)[] = [];
   /** Recent time (ms) a unit held its slot: an exponentially weighted mean of call durations. */
   private holdMs = 0;
 
@@ -87,6 +88,16 @@ export class Limiter {
       this.inFlight += next.weight;
       next.grant();
     }
+    if (this.onRelease.length > 0) {
+      const waiting = this.onRelease;
+      this.onRelease = [];
+      for (const cb of waiting) cb();
+    }
+  }
+
+  /** Call `cb` once, at the next release of a slot. */
+  whenReleased(cb: () => void): void {
+    this.onRelease.push(cb);
   }
 }
 

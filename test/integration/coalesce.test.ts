@@ -4,8 +4,9 @@ import { parkIn } from "../support/coop-factories.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
 
 /**
- * Concurrent single decisions are coalesced into engine BatchChecks
- * (src/engine/coalesce.ts): same answers as one Check each, fewer engine calls.
+ * Single decisions that find every engine slot taken are coalesced into
+ * BatchChecks (src/engine/coalesce.ts): same answers as one Check each, fewer
+ * engine calls.
  */
 describe("coalesced checks against the real engine", () => {
   let t: TestContext;
@@ -14,7 +15,10 @@ describe("coalesced checks against the real engine", () => {
   const outsider = userId("outsider");
   const parks: string[] = [];
   beforeAll(async () => {
-    t = await createTestContext({ config: { DECISION_CACHE_SIZE: "0", OPENFGA_TIMEOUT_MS: "5000" } });
+    // Eight engine slots (batches of up to four): most of 24 concurrent decisions find them taken.
+    t = await createTestContext({
+      config: { DECISION_CACHE_SIZE: "0", OPENFGA_TIMEOUT_MS: "5000", ENGINE_MAX_IN_FLIGHT: "8" },
+    });
     org = await createOrg(t);
     member = await addMemberTo(t, org.id, "member");
     for (let i = 0; i < 4; i++)

@@ -3,12 +3,14 @@ import { type BatchAnswer, CheckCoalescer, type Pending } from "../../src/engine
 import { InvalidInput, Unavailable } from "../../src/kernel/errors.js";
 
 /** A fake engine over a table: item "x:<answer>", where answer is allow|deny|lost|refused. */
-function setup(opts: { batchFails?: Error; max?: number } = {}) {
+function setup(opts: { batchFails?: Error; max?: number; free?: boolean } = {}) {
   const singles: string[] = [];
   const batches: string[][] = [];
   const answer = (item: string) => item.split(":")[1];
   const c = new CheckCoalescer<string>(
     opts.max ?? 16,
+    () => opts.free ?? false,
+    (cb) => setImmediate(cb),
     async (item) => {
       singles.push(item);
       if (answer(item) === "refused") throw InvalidInput("engine-validation", "bad item");
@@ -29,7 +31,14 @@ function setup(opts: { batchFails?: Error; max?: number } = {}) {
   return { c, singles, batches, at };
 }
 
-describe("check coalescing (concurrent checks become BatchChecks, answers item by item)", () => {
+describe("check coalescing (checks that would queue become BatchChecks, answers item by item)", () => {
+  it("while the engine has a free slot, checks go at once as plain checks", async () => {
+    const { c, singles, batches, at } = setup({ free: true });
+    const r = await Promise.all([c.check("a:allow", at), c.check("b:deny", at)]);
+    expect(r).toEqual([true, false]);
+    expect([singles, batches]).toEqual([["a:allow", "b:deny"], []]);
+  });
+
   it("a check alone is a plain check", async () => {
     const { c, singles, batches, at } = setup();
     expect(await c.check("a:allow", at)).toBe(true);
@@ -83,5 +92,41 @@ describe("check coalescing (concurrent checks become BatchChecks, answers item b
       expect((x as PromiseRejectedResult).reason.code).toBe("engine-unavailable");
     }
     expect(singles).toEqual([]);
+  });
+});
+
+describe("coalescing waits for a slot, not for a timer", () => {
+  function manual(max = 3) {
+    const releases: (() => void)[] = [];
+    const batches: string[][] = [];
+    const c = new CheckCoalescer<string>(
+      max,
+      () => false,
+      (cb) => releases.push(cb),
+      async () => true,
+      async (group) => {
+        batches.push(group.map((g) => g.item));
+        return group.map(() => ({ allowed: true }));
+      },
+    );
+    return { c, releases, batches, at: { current_time: new Date().toISOString() } };
+  }
+
+  it("checks gathered while every slot is taken go together when one is released", async () => {
+    const { c, releases, batches, at } = manual();
+    const p = [c.check("a", at), c.check("b", at)];
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([]);
+    expect(releases.length).toBe(1);
+    releases[0]!();
+    expect(await Promise.all(p)).toEqual([true, true]);
+    expect(batches).toEqual([["a", "b"]]);
+  });
+
+  it("a full batch goes at once", async () => {
+    const { c, batches, at } = manual(3);
+    const p = ["a", "b", "c"].map((i) => c.check(i, at));
+    expect(batches).toEqual([["a", "b", "c"]]);
+    await Promise.all(p);
   });
 });
