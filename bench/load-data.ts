@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { runChange, type UnitOfWork } from "../src/engine-sync/unit-of-work.js";
 import type { ActorContext, Deps } from "../src/kernel/deps.js";
+import { DomainError } from "../src/kernel/errors.js";
 import { type Delta, grantTuples, parkTuples, portfolioTuples } from "../src/kernel/tuples.js";
 import { activateCooperation, createPendingCooperation } from "../src/modules/cooperations/index.js";
 import { addMember, createOrganization } from "../src/modules/organizations/verbs.js";
@@ -119,7 +120,20 @@ export async function loadDataset(
   const t0 = performance.now();
   const phase = async <T>(name: string, jobs: T[], fn: (uow: UnitOfWork, job: T) => Promise<void>) => {
     const s = performance.now();
-    await pool(jobs, opts.parallel, (job) => runChange(deps, ctx(), (uow) => fn(uow, job)));
+    // A unit the engine or the database did not take (a 503 to a client) is
+    // rolled back and compensated by the unit of work; like a client, retry it.
+    await pool(jobs, opts.parallel, async (job) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runChange(deps, ctx(), (uow) => fn(uow, job));
+        } catch (err) {
+          if (attempt >= 3 || !(err instanceof DomainError && err.kind === "unavailable")) throw err;
+          const cause = (err as { cause?: unknown }).cause;
+          opts.log(`  ${name}: a unit answered ${err.code} (${String(cause ?? "")}); retry ${attempt}/2`);
+          await new Promise((r) => setTimeout(r, 1000 * attempt));
+        }
+      }
+    });
     phases[name] = { ms: Math.round(performance.now() - s), units: jobs.length };
     opts.log(`  ${name}: ${jobs.length} units in ${phases[name].ms} ms (${count()} tuples so far)`);
   };
