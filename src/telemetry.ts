@@ -2,6 +2,7 @@ import {
   type Attributes,
   context,
   INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
   propagation,
   type Span,
   SpanKind,
@@ -123,6 +124,47 @@ export function noteError(span: Span, err: unknown): void {
 }
 
 const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+const headerGetter = {
+  get: (h: Headers, key: string) => h.get(key) ?? undefined,
+  keys: (h: Headers) => [...h.keys()],
+};
+
+export interface ServerSpan {
+  span: Span;
+  /** The caller's trace id (W3C traceparent) or a new one; for the logs. */
+  traceId?: string;
+  /** Run the request with this span active (only when spans are recorded: see tracesRecorded). */
+  run<T>(fn: () => T): T;
+}
+
+/** The HTTP server span of one request, continuing a caller's W3C `traceparent`. */
+export function startServerSpan(method: string, path: string, headers: Headers): ServerSpan {
+  const parent = propagation.extract(context.active(), headers, headerGetter);
+  const span = tracer().startSpan(
+    method,
+    { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "url.path": path } },
+    parent,
+  );
+  const sc = span.spanContext();
+  return {
+    span,
+    traceId: isSpanContextValid(sc) ? sc.traceId : undefined,
+    run: (fn) => (recording ? context.with(trace.setSpan(parent, span), fn) : fn()),
+  };
+}
+
+/** Name the server span by its route, set its status and end it. */
+export function endServerSpan(
+  span: Span,
+  r: { method: string; route: string; status: number; actor?: string },
+): void {
+  span.updateName(`${r.method} ${r.route}`);
+  span.setAttributes({ "http.route": r.route, "http.response.status_code": r.status });
+  if (r.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (r.actor) span.setAttribute("enduser.id", r.actor);
+  span.end();
+}
 
 /** Run `fn` in an active span named `name`; errors are noted (see noteError) and rethrown. */
 export function withSpan<T>(

@@ -1,26 +1,12 @@
-import {
-  context,
-  isSpanContextValid,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { routePath } from "hono/route";
 import type { Logger, pino } from "pino";
 import { accessLogger } from "../logger.js";
-import { noteError, tracer, tracesRecorded } from "../telemetry.js";
+import { endServerSpan, noteError, type ServerSpan, startServerSpan } from "../telemetry.js";
 import type { AppEnv } from "./context.js";
 import { problemResponse } from "./errors.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const headerGetter = {
-  get: (h: Headers, key: string) => h.get(key) ?? undefined,
-  keys: (h: Headers) => [...h.keys()],
-};
 
 /**
  * Echo a caller's X-Request-ID (when sane) or make one; one child logger per
@@ -30,26 +16,13 @@ const headerGetter = {
 export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
   const access = accessLogger(log);
   return async (c, next) => {
-    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
-    const span = tracer().startSpan(
-      `${c.req.method}`,
-      { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method, "url.path": c.req.path } },
-      parent,
-    );
-    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
-    if (!tracesRecorded()) return handle(c, next, log, access, span, traceId);
-    return context.with(trace.setSpan(parent, span), () => handle(c, next, log, access, span, traceId));
+    const server = startServerSpan(c.req.method, c.req.path, c.req.raw.headers);
+    return server.run(() => handle(c, next, log, access, server));
   };
 }
 
-async function handle(
-  c: Context<AppEnv>,
-  next: Next,
-  log: Logger,
-  access: Logger,
-  span: Span,
-  traceId?: string,
-) {
+async function handle(c: Context<AppEnv>, next: Next, log: Logger, access: Logger, server: ServerSpan) {
+  const { span, traceId } = server;
   const given = c.req.header("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const bindings = traceId ? { requestId, traceId } : { requestId };
@@ -71,12 +44,8 @@ async function handle(
     // One wide line per request. Never headers or bodies: they hold keys and tokens.
     const status = failed ? 500 : c.res.status;
     const route = routePath(c);
-    span.updateName(`${c.req.method} ${route}`);
-    span.setAttributes({ "http.route": route, "http.response.status_code": status });
-    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     const actor = c.get("actor")?.id;
-    if (actor) span.setAttribute("enduser.id", actor);
-    span.end();
+    endServerSpan(span, { method: c.req.method, route, status, actor });
     access[status >= 500 ? "error" : "info"](
       {
         ...bindings,

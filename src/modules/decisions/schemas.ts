@@ -76,26 +76,15 @@ const PageResponse = z.object({
 
 const TypedRef = z.object({ type: z.string(), properties: Properties });
 
-export const SearchResourceRequest = z
-  .object({
-    subject: SubjectSchema,
-    action: ActionSchema,
-    resource: TypedRef.extend({ id: z.string().optional() }),
-    context: ContextSchema.optional(),
-    page: PageRequest,
-  })
-  .openapi("ResourceSearchRequest");
+/** A subject or resource search: the searched side is a type (its id, if sent, is ignored). */
+const searchRequest = <S extends z.ZodType, R extends z.ZodType>(subject: S, resource: R) =>
+  z.object({ subject, action: ActionSchema, resource, context: ContextSchema.optional(), page: PageRequest });
+const Searched = TypedRef.extend({ id: z.string().optional() });
+
+export const SearchResourceRequest = searchRequest(SubjectSchema, Searched).openapi("ResourceSearchRequest");
 export type SearchResourceInput = z.infer<typeof SearchResourceRequest>;
 
-export const SearchSubjectRequest = z
-  .object({
-    subject: TypedRef.extend({ id: z.string().optional() }),
-    action: ActionSchema,
-    resource: ResourceSchema,
-    context: ContextSchema.optional(),
-    page: PageRequest,
-  })
-  .openapi("SubjectSearchRequest");
+export const SearchSubjectRequest = searchRequest(Searched, ResourceSchema).openapi("SubjectSearchRequest");
 export type SearchSubjectInput = z.infer<typeof SearchSubjectRequest>;
 
 export const SearchActionRequest = z
