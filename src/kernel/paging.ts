@@ -58,6 +58,31 @@ export async function fetchPage<R>(
   return { rows: page, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
 
+/** A keyset-paged list: its cursor kind, the checks of its key parts, and a row's key. */
+export interface KeysetList<R> {
+  kind: string;
+  parts: readonly CursorPart[];
+  keyOf: (row: R) => string[];
+}
+
+/**
+ * One page of a keyset list: the cursor decoded and checked (400 when it is
+ * not one of this list's), `fetch(rows, after)` asked for `limit + 1` rows
+ * after its key, the next cursor made from the last row kept.
+ */
+export async function keysetPage<K, R extends K>(
+  list: KeysetList<K>,
+  page: { limit: number; cursor?: string },
+  fetch: (rows: number, after: string[] | null) => Promise<R[]>,
+): Promise<{ rows: R[]; nextCursor: string | null }> {
+  const after = decodeCursor(list.kind, page.cursor, list.parts);
+  return fetchPage(
+    page.limit,
+    (n) => fetch(n, after),
+    (last) => encodeCursor(list.kind, list.keyOf(last)),
+  );
+}
+
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
 
 /**

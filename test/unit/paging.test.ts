@@ -8,6 +8,7 @@ import {
   isCursorBigint,
   isCursorId,
   isCursorTimestamp,
+  keysetPage,
 } from "../../src/kernel/paging.js";
 
 const refused = (fn: () => unknown) => {
@@ -79,5 +80,36 @@ describe("the one cursor codec", () => {
       expect(page.rows).toEqual(rows.slice(0, limit));
       expect(page.nextCursor).toBe(limit < rows.length ? `after-${limit}` : null);
     }
+  });
+});
+
+describe("keysetPage: one page of a keyset list", () => {
+  const LIST = { kind: "things", parts: [isCursorId], keyOf: (r: { id: string }) => [r.id] };
+  const rows = ["a", "b", "c", "d", "e"].map((id) => ({ id, n: id.charCodeAt(0) }));
+  const fetch = async (n: number, after: string[] | null) =>
+    rows.filter((r) => after === null || r.id > after[0]!).slice(0, n);
+
+  it("walks the list page by page with the cursor it made, passing each page's key to the fetch", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await keysetPage(LIST, { limit: 2, cursor }, fetch);
+      seen.push(...page.rows.map((r) => r.id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
+  it("a cursor of another list is 400 invalid-cursor before anything is fetched", async () => {
+    let fetched = false;
+    const other = encodeCursor("members", ["a"]);
+    await expect(
+      keysetPage(LIST, { limit: 2, cursor: other }, async () => {
+        fetched = true;
+        return [];
+      }),
+    ).rejects.toMatchObject({ code: "invalid-cursor" });
+    expect(fetched).toBe(false);
   });
 });

@@ -104,7 +104,6 @@ export async function createPendingCooperation(
     action: "cooperation.created",
     target: { type: "cooperation", id: row.id },
     organizationIds: cooperationOrgIds(row),
-    before: null,
     after: {
       state: "pending",
       partnerOrganizationId: c.partnerOrganizationId,

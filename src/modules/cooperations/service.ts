@@ -4,11 +4,17 @@ import type { JobLevel, ResourceType } from "../../engine/permissions.js";
 import { runChange, runChangeAndRead } from "../../engine-sync/unit-of-work.js";
 import type { ActorContext, Deps } from "../../kernel/deps.js";
 import { Forbidden } from "../../kernel/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../kernel/paging.js";
+import { isCursorId, isCursorTimestamp, type KeysetList, keysetPage } from "../../kernel/paging.js";
 import type { ShareRow } from "../../kernel/tuples.js";
 import { type CooperationRow, type ReadState, readState } from "./aggregate.js";
 import * as repo from "./repo.js";
 import * as shares from "./shares.js";
+
+const COOPERATIONS: KeysetList<{ cursorAt: string; id: string }> = {
+  kind: "cooperations",
+  parts: [isCursorTimestamp, isCursorId],
+  keyOf: (r) => [r.cursorAt, r.id],
+};
 
 /**
  * Cooperation verbs after creation (R-C1…R-C11): authority through the model
@@ -76,18 +82,15 @@ export async function listCooperations(
   if (!(await can(deps, ctx.actorId, "can_manage_cooperations", object))) {
     throw Forbidden("forbidden", `the actor lacks can_manage_cooperations on ${object}`);
   }
-  const key = decodeCursor("cooperations", q.cursor, [isCursorTimestamp, isCursorId]);
-  const { rows, nextCursor } = await fetchPage(
-    q.limit,
-    (n) =>
-      repo.listCooperations(deps.sql, {
-        organizationId: q.organizationId,
-        direction: q.direction,
-        limit: n,
-        after: key ? { createdAt: key[0]!, id: key[1]! } : null,
-      }),
-    (last) => encodeCursor("cooperations", [last.cursorAt, last.id]),
-  );
+  const { rows, nextCursor } = await keysetPage(COOPERATIONS, q, (limit, key) => {
+    const after = key ? { createdAt: key[0]!, id: key[1]! } : null;
+    return repo.listCooperations(deps.sql, {
+      organizationId: q.organizationId,
+      direction: q.direction,
+      limit,
+      after,
+    });
+  });
   const all = await repo.sharesOf(
     deps.sql,
     rows.map((c) => c.id),

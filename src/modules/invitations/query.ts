@@ -2,10 +2,16 @@ import { can } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
 import type { ActorContext, Deps } from "../../kernel/deps.js";
 import { Forbidden } from "../../kernel/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId, isCursorTimestamp } from "../../kernel/paging.js";
+import { isCursorId, isCursorTimestamp, type KeysetList, keysetPage } from "../../kernel/paging.js";
 import { PLATFORM_OBJECT } from "../../kernel/tuples.js";
 import { toView } from "./lifecycle.js";
 import { type InvitationStatus, type InvitationType, listInvitations } from "./repo.js";
+
+const INVITATIONS: KeysetList<{ cursor_at: string; id: string }> = {
+  kind: "invitations",
+  parts: [isCursorTimestamp, isCursorId],
+  keyOf: (r) => [r.cursor_at, r.id],
+};
 
 /**
  * Sender-side listing. With organizationId: organization invitations for
@@ -31,19 +37,10 @@ export async function listForSender(
   }
   if (types.length === 0) throw Forbidden("forbidden", "only the sender side lists invitations");
   const now = deps.now();
-  const key = decodeCursor("invitations", q.cursor, [isCursorTimestamp, isCursorId]);
-  const { rows, nextCursor } = await fetchPage(
-    q.limit,
-    (n) =>
-      listInvitations(deps.sql, {
-        organizationId: q.organizationId ?? null,
-        types,
-        status: q.status,
-        now,
-        limit: n,
-        after: key ? { createdAt: key[0]!, id: key[1]! } : undefined,
-      }),
-    (last) => encodeCursor("invitations", [last.cursor_at, last.id]),
-  );
+  const { rows, nextCursor } = await keysetPage(INVITATIONS, q, (limit, key) => {
+    const after = key ? { createdAt: key[0]!, id: key[1]! } : undefined;
+    const organizationId = q.organizationId ?? null;
+    return listInvitations(deps.sql, { organizationId, types, status: q.status, now, limit, after });
+  });
   return { items: rows.map((r) => toView(r, now)), nextCursor };
 }

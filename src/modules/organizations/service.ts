@@ -2,8 +2,14 @@ import { requirePermission } from "../../engine/authorize.js";
 import { engineObject } from "../../engine/ids.js";
 import { runChange } from "../../engine-sync/unit-of-work.js";
 import type { ActorContext, Deps } from "../../kernel/deps.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../kernel/paging.js";
+import { isCursorId, type KeysetList, keysetPage } from "../../kernel/paging.js";
 import * as repo from "./repo.js";
+
+const MEMBERS: KeysetList<{ userId: string }> = {
+  kind: "members",
+  parts: [isCursorId],
+  keyOf: (r) => [r.userId],
+};
 
 /**
  * Organization reads and settings. Decision (documented in API notes): an
@@ -66,13 +72,10 @@ export async function listMembers(
   orgId: string,
   page: { limit: number; cursor?: string },
 ) {
-  const after = decodeCursor("members", page.cursor, [isCursorId])?.[0] ?? null;
   await requireOrganization(deps, orgId);
   await requirePermission(deps, ctx.actorId, "can_view", orgObject(orgId));
-  const { rows, nextCursor } = await fetchPage(
-    page.limit,
-    (n) => repo.listMembers(deps.sql, orgId, n, after),
-    (last) => encodeCursor("members", [last.userId]),
+  const { rows, nextCursor } = await keysetPage(MEMBERS, page, (n, key) =>
+    repo.listMembers(deps.sql, orgId, n, key?.[0] ?? null),
   );
   return { items: rows.map(memberView), nextCursor };
 }

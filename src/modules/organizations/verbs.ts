@@ -33,7 +33,6 @@ export async function addMember(
     action: "member.added",
     target: { type: "user", id: m.userId },
     organizationIds: [m.organizationId],
-    before: null,
     after: { organizationId: m.organizationId, role: m.role },
   });
 }
@@ -58,7 +57,6 @@ export async function createOrganization(
     action: "organization.created",
     target: { type: "organization", id },
     organizationIds: [id],
-    before: null,
     after: { name: o.name },
   });
   await addMember(uow, { organizationId: id, userId: o.adminUserId, email: o.adminEmail, role: "admin" });

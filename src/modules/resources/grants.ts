@@ -3,12 +3,18 @@ import { JOB_LEVELS, type JobLevel, type ResourceType } from "../../engine/permi
 import { runChange, type UnitOfWork } from "../../engine-sync/unit-of-work.js";
 import type { ActorContext, Deps } from "../../kernel/deps.js";
 import { Conflict, Forbidden, NotFound } from "../../kernel/errors.js";
-import { decodeCursor, encodeCursor, fetchPage, isCursorId } from "../../kernel/paging.js";
+import { isCursorId, type KeysetList, keysetPage } from "../../kernel/paging.js";
 import { grantTuples } from "../../kernel/tuples.js";
 import { lockCooperation } from "../cooperations/index.js";
 import { grantAudit, removeGrant } from "./access.js";
 import { effectiveLevel, levelsAtOrBelow, retryOnDeadlock, withinCap } from "./levels.js";
 import * as repo from "./repo.js";
+
+const GRANTS: KeysetList<{ userId: string }> = {
+  kind: "grants",
+  parts: [isCursorId],
+  keyOf: (r) => [r.userId],
+};
 
 /**
  * Grants (own organization, R-O3, R-O4) and delegations (partner admins,
@@ -181,18 +187,9 @@ export async function listGrants(
   if (!side) throw Forbidden("forbidden", `the actor may not manage access to ${q.type} ${q.id}`);
   const actorOrg = side === "partner" ? await repo.membershipOf(deps.sql, ctx.actorId) : null;
   if (side === "partner" && !actorOrg) throw Forbidden("forbidden", "the actor belongs to no organization");
-  const after = decodeCursor("grants", q.cursor, [isCursorId])?.[0];
-  const { rows, nextCursor } = await fetchPage(
-    q.limit,
-    (n) =>
-      repo.pageGrants(deps.sql, {
-        type: q.type,
-        id: q.id,
-        organizationId: actorOrg?.organizationId,
-        after,
-        limit: n,
-      }),
-    (last) => encodeCursor("grants", [last.userId]),
+  const organizationId = actorOrg?.organizationId;
+  const { rows, nextCursor } = await keysetPage(GRANTS, q, (limit, key) =>
+    repo.pageGrants(deps.sql, { type: q.type, id: q.id, organizationId, after: key?.[0], limit }),
   );
   return { items: await withEffectiveLevels(deps, rows), nextCursor };
 }

@@ -68,7 +68,6 @@ export async function insertPortfolio(
     action: "portfolio.created",
     target: { type: "portfolio", id: created.id },
     organizationIds: [created.organizationId],
-    before: null,
     after: { name: created.name, organizationId: created.organizationId },
   });
   return created;
@@ -112,7 +111,6 @@ async function upsertPark(
         action: "park.created",
         target: { type: "park", id: created.id },
         organizationIds: [organizationId],
-        before: null,
         after: { name: created.name, portfolioId: created.portfolioId, organizationId },
       });
       return { resource: created, created: true };
