@@ -36,6 +36,12 @@ export class UnitOfWork {
     this.audits.push(entry);
   }
 
+  /** A new entity: the tuples it implies are all new, and its audit record has no `before`. */
+  created(tuples: Tuple[], entry: Omit<AuditEntry, "before">): void {
+    this.tuples([], tuples);
+    this.audit(entry);
+  }
+
   /** Record the tuples an entity implied before and after the change. */
   tuples(before: Tuple[], after: Tuple[]): void {
     const d = diffTuples(before, after);

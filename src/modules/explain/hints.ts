@@ -1,12 +1,5 @@
-import {
-  type JobLevel,
-  LEVEL_PERMISSIONS,
-  levelAtLeast,
-  levelMeet,
-  ORG_PERMISSIONS,
-  type OrgRole,
-  PLATFORM_PERMISSIONS,
-} from "../../engine/permissions.js";
+import type { JobLevel, OrgRole } from "../../engine/permissions.js";
+import * as permissions from "../../engine/permissions.js";
 import {
   type CooperationFact,
   isLive,
@@ -32,7 +25,7 @@ export interface Missing {
 
 const ref = (r: Ref) => `${r.type} ${r.id}`;
 const satisfies = (level: JobLevel, wanted: readonly JobLevel[]) =>
-  wanted.some((w) => levelAtLeast(level, w));
+  wanted.some((w) => permissions.levelAtLeast(level, w));
 
 export function unknownPermission(type: string, action: string): Missing {
   return {
@@ -131,7 +124,7 @@ function levelHints(
     const delegations = delegationsOf(snap, userId);
     for (const g of delegations) {
       for (const s of shares) {
-        const meet = levelMeet(g.level, s.level);
+        const meet = permissions.levelMeet(g.level, s.level);
         if (
           !(s.on.id === g.on.id && s.on.type === g.on.type) &&
           !(g.on.type === "park" && s.on.type === "portfolio")
@@ -192,7 +185,7 @@ function roleRequired(
 }
 
 export function resourceHints(snap: ResourceSnapshot, userId: string, action: string, now: Date): Missing[] {
-  const wanted = LEVEL_PERMISSIONS[action];
+  const wanted = permissions.LEVEL_PERMISSIONS[action];
   if (wanted) return levelHints(snap, userId, wanted, now);
   const ownerId = snap.resource.organizationId;
   const m = snap.memberships.get(userId);
@@ -212,7 +205,7 @@ export function resourceHints(snap: ResourceSnapshot, userId: string, action: st
 }
 
 export function organizationHints(snap: OrganizationSnapshot, action: string): Missing[] {
-  const roles = ORG_PERMISSIONS[action];
+  const roles = permissions.ORG_PERMISSIONS[action];
   if (!roles) return [unknownPermission("organization", action)];
   const m = snap.membership;
   if (!m || m.organizationId !== snap.organizationId) {
@@ -228,7 +221,7 @@ export function organizationHints(snap: OrganizationSnapshot, action: string): M
 }
 
 export function platformHints(snap: PlatformSnapshot, action: string): Missing[] {
-  const roles = PLATFORM_PERMISSIONS[action];
+  const roles = permissions.PLATFORM_PERMISSIONS[action];
   if (!roles) return [unknownPermission("platform", action)];
   return [
     {

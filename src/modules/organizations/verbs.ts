@@ -28,12 +28,12 @@ export async function addMember(
   if (!(await repo.insertMembership(uow.tx, m))) {
     throw alreadyMember(await repo.organizationOfMember(uow.tx, m.userId));
   }
-  uow.tuples([], membershipTuples(m));
-  uow.audit({
+  const { organizationId, userId, role } = m;
+  uow.created(membershipTuples(m), {
     action: "member.added",
-    target: { type: "user", id: m.userId },
-    organizationIds: [m.organizationId],
-    after: { organizationId: m.organizationId, role: m.role },
+    target: { type: "user", id: userId },
+    organizationIds: [organizationId],
+    after: { organizationId, role },
   });
 }
 

@@ -63,12 +63,12 @@ export async function insertPortfolio(
 ): Promise<repo.PortfolioRow | null> {
   const created = await repo.insertPortfolio(uow.tx, p);
   if (!created) return null;
-  uow.tuples([], portfolioTuples(created));
-  uow.audit({
+  const { id, name, organizationId } = created;
+  uow.created(portfolioTuples(created), {
     action: "portfolio.created",
-    target: { type: "portfolio", id: created.id },
-    organizationIds: [created.organizationId],
-    after: { name: created.name, organizationId: created.organizationId },
+    target: { type: "portfolio", id },
+    organizationIds: [organizationId],
+    after: { name, organizationId },
   });
   return created;
 }
@@ -106,8 +106,7 @@ async function upsertPark(
   if (!before) {
     const created = await repo.insertPark(uow.tx, { ...input, organizationId });
     if (created) {
-      uow.tuples([], parkTuples(created));
-      uow.audit({
+      uow.created(parkTuples(created), {
         action: "park.created",
         target: { type: "park", id: created.id },
         organizationIds: [organizationId],
