@@ -1,4 +1,3 @@
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { Engine } from "../../src/engine/client.js";
@@ -7,6 +6,7 @@ import { metrics } from "../../src/metrics.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { parkIn } from "../support/coop-factories.js";
 import { createOrg } from "../support/factories.js";
+import { silentEngine } from "../support/silent-engine.js";
 
 const user = (id: string) => ({ type: "user", id });
 
@@ -93,30 +93,22 @@ describe("decisions fail closed (R-G2)", () => {
 
 describe("decisions time out within OPENFGA_TIMEOUT_MS (R-G2)", () => {
   let t: TestContext;
-  let hole: net.Server;
-  const sockets = new Set<net.Socket>();
+  let hole: Awaited<ReturnType<typeof silentEngine>>;
   let org: { id: string; admin: string; portfolioId: string };
   beforeAll(async () => {
     t = await createTestContext();
     // A park the resource search names as a candidate, so it has to ask the engine.
     org = await createOrg(t);
     await parkIn(t, { id: "park-1", organizationId: org.id, portfolioId: org.portfolioId });
-    // An engine that accepts connections and never answers.
-    hole = net.createServer((s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise<void>((r) => hole.listen(0, "127.0.0.1", () => r()));
+    hole = await silentEngine();
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => hole?.close(r));
+    await hole?.close();
     await t?.close();
   });
 
   it("R-G2: a hanging engine answers 503 after the configured bound, never allow", async () => {
-    const port = (hole.address() as net.AddressInfo).port;
-    const engine = new Engine({ apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 300, searchTimeoutMs: 600 });
+    const engine = new Engine({ apiUrl: hole.url, timeoutMs: 300, searchTimeoutMs: 600 });
     engine.pin(t.engine.storeId!, t.engine.modelId!);
     const app = createApp({
       ...t.deps,

@@ -1,8 +1,8 @@
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { Engine } from "../../src/engine/client.js";
 import { createTestContext, type TestContext } from "../support/app.js";
+import { silentEngine } from "../support/silent-engine.js";
 
 /**
  * Issue 14 part 4: a bounded number of engine calls in flight, a short
@@ -13,26 +13,19 @@ import { createTestContext, type TestContext } from "../support/app.js";
  */
 describe("overload sheds (issue 14)", () => {
   let t: TestContext;
-  let hole: net.Server;
-  const sockets = new Set<net.Socket>();
+  let hole: Awaited<ReturnType<typeof silentEngine>>;
   beforeAll(async () => {
     t = await createTestContext();
-    hole = net.createServer((s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise<void>((r) => hole.listen(0, "127.0.0.1", () => r()));
+    hole = await silentEngine();
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => hole?.close(r));
+    await hole?.close();
     await t?.close();
   });
 
   function appWith(opts: { maxInFlight: number; queueMax: number; queueWaitMs: number }) {
-    const port = (hole.address() as net.AddressInfo).port;
     const engine = new Engine({
-      apiUrl: `http://127.0.0.1:${port}`,
+      apiUrl: hole.url,
       timeoutMs: 1500,
       searchTimeoutMs: 1500,
       ...opts,

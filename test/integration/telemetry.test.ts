@@ -29,6 +29,18 @@ function ancestry(span: ReadableSpan, all: ReadableSpan[]): string[] {
   return out;
 }
 
+/** A log destination that keeps every JSON line written to it. */
+function logLines() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
 describe("telemetry: spans and trace ids", () => {
   let t: TestContext;
   beforeAll(async () => {
@@ -111,13 +123,7 @@ describe("telemetry: spans and trace ids", () => {
   });
 
   it("puts the trace id in the request log line and continues a caller's traceparent", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(JSON.parse(chunk.toString()));
-        cb();
-      },
-    });
+    const { lines, stream } = logLines();
     const app = createApp({ ...t.deps, log: pino({ level: "info" }, stream) });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     await app.request("/healthz", {
@@ -147,13 +153,7 @@ describe("telemetry: spans and trace ids", () => {
     expect(span.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
   });
   it("the request line says the outcome and the problem code; 5xx lines are errors", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, stream } = logLines();
     const app = createApp({ ...t.deps, log: pino({ level: "info" }, stream) });
     await app.request("/healthz");
     await app.request("/access/v1/evaluation", {
@@ -185,13 +185,7 @@ describe("telemetry: spans and trace ids", () => {
   it("without an exporter spans are not recorded, yet the log line keeps the caller's trace id", async () => {
     startTelemetry({ spanProcessors: [] });
     try {
-      const lines: Record<string, unknown>[] = [];
-      const stream = new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(JSON.parse(chunk.toString()));
-          cb();
-        },
-      });
+      const { lines, stream } = logLines();
       const app = createApp({ ...t.deps, log: pino({ level: "info" }, stream) });
       const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
       await app.request("/healthz", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
