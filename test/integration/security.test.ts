@@ -49,6 +49,16 @@ const urlOf = (r: Route) => r.path.replace(/:([A-Za-z0-9_]+)/g, "x1");
 /** An empty JSON body where the method takes one: the checks come before validation. */
 const bodyOf = (r: Route) => (r.method === "GET" || r.method === "HEAD" ? undefined : {});
 
+/** The route, with the status and problem code it answered (the route is in the message when it fails). */
+function expectAnswer(
+  r: { method: string; path: string },
+  res: { status: number; body?: { code?: unknown } },
+  status: number,
+  code: string,
+) {
+  expect([r.method, r.path, res.status, res.body?.code]).toEqual([r.method, r.path, status, code]);
+}
+
 describe("security suite over every route", () => {
   let t: TestContext;
   let routes: Route[];
@@ -104,12 +114,7 @@ describe("security suite over every route", () => {
     for (const r of management()) {
       for (const key of [null, { raw: "azs_wrong" }] as const) {
         const res = await t.json(r.method, urlOf(r), { key, actor: "someone", body: bodyOf(r) });
-        expect([r.method, r.path, res.status, res.body?.code]).toEqual([
-          r.method,
-          r.path,
-          401,
-          "unauthenticated",
-        ]);
+        expectAnswer(r, res, 401, "unauthenticated");
         expect(res.res.headers.get("www-authenticate")).toMatch(/^Bearer/);
       }
     }
@@ -118,43 +123,23 @@ describe("security suite over every route", () => {
   it("every management route: 403 insufficient-scope with a decide-only key", async () => {
     for (const r of management()) {
       const res = await t.json(r.method, urlOf(r), { key: "decide", actor: "someone", body: bodyOf(r) });
-      expect([r.method, r.path, res.status, res.body?.code]).toEqual([
-        r.method,
-        r.path,
-        403,
-        "insufficient-scope",
-      ]);
+      expectAnswer(r, res, 403, "insufficient-scope");
     }
   });
 
   it("every management route: 400 actor-required without X-Actor-Id", async () => {
     for (const r of management()) {
       const res = await t.json(r.method, urlOf(r), { key: "manage", body: bodyOf(r) });
-      expect([r.method, r.path, res.status, res.body?.code]).toEqual([
-        r.method,
-        r.path,
-        400,
-        "actor-required",
-      ]);
+      expectAnswer(r, res, 400, "actor-required");
     }
   });
 
   it("every decision route: 401 without a key, 403 insufficient-scope with a manage-only key", async () => {
     for (const r of decisions()) {
       const none = await t.json(r.method, urlOf(r), { key: null, body: bodyOf(r) });
-      expect([r.method, r.path, none.status, none.body?.code]).toEqual([
-        r.method,
-        r.path,
-        401,
-        "unauthenticated",
-      ]);
+      expectAnswer(r, none, 401, "unauthenticated");
       const manage = await t.json(r.method, urlOf(r), { key: "manage", body: bodyOf(r) });
-      expect([r.method, r.path, manage.status, manage.body?.code]).toEqual([
-        r.method,
-        r.path,
-        403,
-        "insufficient-scope",
-      ]);
+      expectAnswer(r, manage, 403, "insufficient-scope");
     }
   });
 
