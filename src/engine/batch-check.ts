@@ -11,6 +11,11 @@ export interface BatchResult {
   refused?: boolean;
 }
 
+/** An item the engine refused as input (asking again cannot change it); anything else is its fault. */
+export function refusedInput(r: BatchResult): boolean {
+  return r.error !== undefined && (r.refused === true || /invalid|not found|validation/i.test(r.error));
+}
+
 /** One item of a BatchCheck, with its own context (and time). */
 export interface BatchEntry {
   item: CheckItem;

@@ -2,6 +2,7 @@ import type { Sql } from "../db/pool.js";
 import { type RevisionState, readRevision } from "../engine-sync/revision.js";
 import { Unavailable } from "../kernel/errors.js";
 import { metrics } from "../metrics.js";
+import { refusedInput } from "./batch-check.js";
 import type { BatchResult, CheckItem, Engine } from "./client.js";
 import { RevisionFence } from "./fence.js";
 
@@ -199,11 +200,6 @@ export class DecisionCache {
       }),
     );
   }
-}
-
-/** An item the engine refused as input: asking again cannot change it. */
-function refusedInput(r: BatchResult): boolean {
-  return r.refused === true || /invalid|not found|validation/i.test(r.error ?? "");
 }
 
 const passThrough = new WeakMap<Engine, DecisionCache>();

@@ -1,3 +1,4 @@
+import { refusedInput } from "../../engine/batch-check.js";
 import { type BatchResult, type CheckItem, Engine, MAX_BATCH_CHECK_ITEMS } from "../../engine/client.js";
 import { decider } from "../../engine/decision-cache.js";
 import { API_ID, engineObject } from "../../engine/ids.js";
@@ -144,7 +145,7 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
         // ours, so a refusal is a bug: no engine message. With a custom model a refusal is the
         // caller's input: a bare deny, as /evaluation answers it (the interop harnesses compare
         // items as exact JSON, and OpenFGA's own AuthZEN endpoints answer the same).
-        const refused = r.error !== undefined && (r.refused === true || /invalid|not found/i.test(r.error));
+        const refused = refusedInput(r);
         const { index, item } = group[i]!;
         if (refused && deps.managementEnabled) {
           engineRefusedBug(deps, r.error, [item]);
