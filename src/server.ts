@@ -1,10 +1,11 @@
-import type http from "node:http";
-import { serve } from "@hono/node-server";
+import http from "node:http";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
+import { nodeListener } from "./http/listener.js";
 import { metrics } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
+import { evaluationFastPath } from "./modules/decisions/fast-path.js";
 import { loadRouteTable } from "./modules/gateway/table.js";
 import { buildDependencies } from "./startup/dependencies.js";
 import { JobRunner, periodicJobs } from "./startup/jobs.js";
@@ -39,8 +40,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
         log,
       })
     : undefined;
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }) as http.Server;
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  // The decision endpoint is answered on the request event itself; everything else by the app.
+  const deps = { ...built.deps, readiness: built.readiness };
+  const server = http.createServer(nodeListener(app.fetch, [evaluationFastPath(deps)], config.HOST));
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, () => resolve()));
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
 

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import {
   type Attributes,
   context,
@@ -125,9 +126,13 @@ export function noteError(span: Span, err: unknown): void {
 
 const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
+/** Request headers as a WHATWG Headers (Hono) or as Node's IncomingHttpHeaders (the decision fast path). */
+type RequestHeaders = Headers | IncomingHttpHeaders;
+
 const headerGetter = {
-  get: (h: Headers, key: string) => h.get(key) ?? undefined,
-  keys: (h: Headers) => [...h.keys()],
+  get: (h: RequestHeaders, key: string): string | string[] | undefined =>
+    h instanceof Headers ? (h.get(key) ?? undefined) : h[key],
+  keys: (h: RequestHeaders) => (h instanceof Headers ? [...h.keys()] : Object.keys(h)),
 };
 
 export interface ServerSpan {
@@ -139,7 +144,7 @@ export interface ServerSpan {
 }
 
 /** The HTTP server span of one request, continuing a caller's W3C `traceparent`. */
-export function startServerSpan(method: string, path: string, headers: Headers): ServerSpan {
+export function startServerSpan(method: string, path: string, headers: RequestHeaders): ServerSpan {
   const parent = propagation.extract(context.active(), headers, headerGetter);
   const span = tracer().startSpan(
     method,

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { Logger } from "pino";
 import { DomainError, type ErrorKind, type FieldError } from "../kernel/errors.js";
 import { isRetryableConflict, pgCode } from "../kernel/pg-errors.js";
 
@@ -42,13 +43,20 @@ export function statusOf(kind: ErrorKind): number {
   return STATUS[kind];
 }
 
-export function problemResponse(
-  c: Context,
+/** A problem answer without a Hono context (status, headers, body): the one place its shape is made. */
+export interface ProblemParts {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function problemParts(
   status: number,
   code: string,
   detail: string,
-  extra = {},
-): Response {
+  extra: Record<string, unknown> = {},
+  requestId?: string,
+): ProblemParts {
   const body: Problem = {
     type: `https://authz-sidecar.dev/problems/${code}`,
     title: TITLE[status] ?? "Error",
@@ -56,52 +64,75 @@ export function problemResponse(
     detail,
     code,
     ...extra,
-    requestId: c.get("requestId") as string | undefined,
+    requestId,
   };
-  c.set("problemCode", code);
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
-  // A fresh Response does not carry headers set earlier with c.header(): echo the request id here.
-  const requestId = c.get("requestId") as string | undefined;
   if (requestId) headers["x-request-id"] = requestId;
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authz-sidecar"';
   // Every 503 is transient (a dependency down, a conflict, overload): say when to retry.
   if (status === 503) headers["retry-after"] = "1";
-  return new Response(JSON.stringify(body), { status, headers });
+  return { status, headers, body: JSON.stringify(body) };
 }
 
-/** app.onError: typed errors become problems; anything else is a fixed 500 with the request id. */
-export function renderError(err: Error, c: Context): Response {
+export function problemResponse(
+  c: Context,
+  status: number,
+  code: string,
+  detail: string,
+  extra = {},
+): Response {
+  c.set("problemCode", code);
+  // A fresh Response does not carry headers set earlier with c.header(): problemParts echoes the request id.
+  const p = problemParts(status, code, detail, extra, c.get("requestId") as string | undefined);
+  return new Response(p.body, { status: p.status, headers: p.headers });
+}
+
+/** What an error thrown by a handler answers (status, code, detail, extra), logging what needs it. */
+export interface ErrorProblem {
+  status: number;
+  code: string;
+  detail: string;
+  extra?: Record<string, unknown>;
+}
+
+export function errorProblem(err: unknown, log: Logger | undefined): ErrorProblem {
+  const internal = { status: 500, code: "internal-error", detail: INTERNAL };
   if (err instanceof DomainError && err.code === "engine-validation") {
     // Every engine request a management verb makes is built by the service
     // (ids encoded, names from the model), so a refusal is our bug: the
     // change was not made, and the engine's message stays in the log.
-    c.get("log")?.error({ err }, "bug: the engine refused a request built by the service");
-    return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
+    log?.error({ err }, "bug: the engine refused a request built by the service");
+    return internal;
   }
   if (err instanceof DomainError) {
     const status = statusOf(err.kind);
-    if (status >= 500) c.get("log")?.warn({ err, code: err.code }, "unavailable");
-    const res = problemResponse(c, status, err.code, err.message, err.extra);
-    // Every 503 is temporary (engine or database away, engine at capacity): say when to retry.
-    if (status === 503) res.headers.set("retry-after", "1");
-    return res;
+    if (status >= 500) log?.warn({ err, code: err.code }, "unavailable");
+    return { status, code: err.code, detail: err.message, extra: err.extra };
   }
   if (err instanceof HTTPException) {
     const status = err.status;
     const code = status === 413 ? "payload-too-large" : status === 404 ? "not-found" : "bad-request";
-    return problemResponse(c, status, code, err.message || TITLE[status] || "error");
+    return { status, code, detail: err.message || TITLE[status] || "error" };
   }
   const transient = databaseTrouble(err);
   if (transient) {
-    c.get("log")?.warn({ err }, transient);
+    log?.warn({ err }, transient);
     const detail =
       transient === "database-unavailable"
         ? "the database is unavailable; nothing was changed"
         : "the change collided with a concurrent one and was rolled back; retry";
-    return problemResponse(c, 503, transient, detail);
+    return { status: 503, code: transient, detail };
   }
-  c.get("log")?.error({ err }, "unhandled error");
-  return problemResponse(c, 500, "internal-error", "An unexpected error occurred; quote the request id.");
+  log?.error({ err }, "unhandled error");
+  return internal;
+}
+
+const INTERNAL = "An unexpected error occurred; quote the request id.";
+
+/** app.onError: typed errors become problems; anything else is a fixed 500 with the request id. */
+export function renderError(err: Error, c: Context): Response {
+  const p = errorProblem(err, c.get("log") as Logger | undefined);
+  return problemResponse(c, p.status, p.code, p.detail, p.extra);
 }
 
 /**

@@ -21,16 +21,50 @@ export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** A caller's X-Request-ID when sane, else a new one. */
+export function requestIdOf(given: string | undefined): string {
+  return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/** What the request line says of one answered request. */
+export interface RequestLine {
+  bindings: pino.Bindings;
+  method: string;
+  route: string;
+  status: number;
+  code?: string;
+  startedMs: number;
+  actor?: string;
+  apiKey?: string;
+}
+
+/** One wide line per request, at error for 5xx. Never headers or bodies: they hold keys and tokens. */
+export function writeRequestLine(access: Logger, r: RequestLine): void {
+  access[r.status >= 500 ? "error" : "info"](
+    {
+      ...r.bindings,
+      method: r.method,
+      route: r.route,
+      status: r.status,
+      outcome: outcomeOf(r.status),
+      code: r.code,
+      durationMs: Math.round((performance.now() - r.startedMs) * 100) / 100,
+      actor: r.actor,
+      apiKey: r.apiKey,
+    },
+    "request",
+  );
+}
+
 async function handle(c: Context<AppEnv>, next: Next, log: Logger, access: Logger, server: ServerSpan) {
   const { span, traceId } = server;
-  const given = c.req.header("x-request-id");
-  const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const requestId = requestIdOf(c.req.header("x-request-id"));
   const bindings = traceId ? { requestId, traceId } : { requestId };
   c.set("requestId", requestId);
   c.set("log", lazyChild(log, bindings));
   c.header("X-Request-ID", requestId);
   span.setAttribute("authz.request_id", requestId);
-  const started = performance.now();
+  const startedMs = performance.now();
   let failed = false;
   try {
     await next();
@@ -41,25 +75,20 @@ async function handle(c: Context<AppEnv>, next: Next, log: Logger, access: Logge
     noteError(span, err);
     throw err;
   } finally {
-    // One wide line per request. Never headers or bodies: they hold keys and tokens.
     const status = failed ? 500 : c.res.status;
     const route = routePath(c);
     const actor = c.get("actor")?.id;
     endServerSpan(span, { method: c.req.method, route, status, actor });
-    access[status >= 500 ? "error" : "info"](
-      {
-        ...bindings,
-        method: c.req.method,
-        route,
-        status,
-        outcome: outcomeOf(status),
-        code: c.get("problemCode"),
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        actor,
-        apiKey: c.get("apiKeyName"),
-      },
-      "request",
-    );
+    writeRequestLine(access, {
+      bindings,
+      method: c.req.method,
+      route,
+      status,
+      code: c.get("problemCode"),
+      startedMs,
+      actor,
+      apiKey: c.get("apiKeyName"),
+    });
   }
 }
 

@@ -1,9 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv } from "../../http/context.js";
 import { commonErrors, createRouter, problem } from "../../http/openapi.js";
 import type { Deps } from "../../kernel/deps.js";
-import { metrics } from "../../metrics.js";
+import { answerEvaluation, logDecision, observe, type Result } from "./answer.js";
 import {
   ActionSearchResponse,
   DecisionSchema,
@@ -17,7 +15,7 @@ import {
   SearchSubjectRequest,
 } from "./schemas.js";
 import { searchActions, searchResources, searchSubjects } from "./search.js";
-import { evaluate, evaluateMany } from "./service.js";
+import { evaluateMany } from "./service.js";
 
 function post<Req extends z.ZodType, Res extends z.ZodType>(
   path: string,
@@ -77,50 +75,15 @@ const metadataRoute = createRoute({
   },
 });
 
-type Result = "allow" | "deny" | "error" | "ok";
-
-/** Count every answer by endpoint and result and time the endpoint; failures count as `error`. */
-async function observe<T>(endpoint: string, fn: () => Promise<T>, results: (r: T) => Result[]): Promise<T> {
-  const m = metrics();
-  const stop = m.decisionSeconds.startTimer({ endpoint });
-  try {
-    const r = await fn();
-    for (const result of results(r)) m.decisions.inc({ endpoint, result });
-    return r;
-  } catch (err) {
-    m.decisions.inc({ endpoint, result: "error" });
-    throw err;
-  } finally {
-    stop();
-  }
-}
-
 const outcome = (d: { decision: boolean; context?: unknown }): Result =>
   d.context ? "error" : d.decision ? "allow" : "deny";
-
-/** One debug line per decision, ids only (never properties or context values). */
-function logDecision(c: Context<AppEnv>, fields: Record<string, unknown>) {
-  c.get("log").debug(fields, "decision");
-}
 
 /** AuthZEN Authorization API 1.0 (API.md "Decisions"); the `decide` scope is checked in app.ts. */
 export function decisionsRoutes(deps: Deps) {
   const app = createRouter();
 
   app.openapi(evaluationRoute, async (c) => {
-    const q = c.req.valid("json");
-    const decision = await observe(
-      "evaluation",
-      () => evaluate(deps, q),
-      (d) => [d ? "allow" : "deny"],
-    );
-    logDecision(c, {
-      endpoint: "evaluation",
-      subject: `${q.subject.type}:${q.subject.id}`,
-      action: q.action.name,
-      resource: `${q.resource.type}:${q.resource.id}`,
-      decision,
-    });
+    const decision = await answerEvaluation(deps, c.req.valid("json"), c.get("log"));
     return c.json({ decision }, 200);
   });
 
@@ -132,12 +95,12 @@ export function decisionsRoutes(deps: Deps) {
       (r) => ("single" in r ? [r.single ? "allow" : "deny"] : r.evaluations.map(outcome)),
     );
     if ("single" in r) {
-      logDecision(c, { endpoint: "evaluations", decision: r.single });
+      logDecision(c.get("log"), { endpoint: "evaluations", decision: r.single });
       return c.json({ decision: r.single }, 200);
     }
     r.evaluations.forEach((d, index) => {
       const check = r.checks[index];
-      logDecision(c, {
+      logDecision(c.get("log"), {
         endpoint: "evaluations",
         index,
         ...check,
@@ -155,7 +118,7 @@ export function decisionsRoutes(deps: Deps) {
       () => searchSubjects(deps, q),
       () => ["ok"],
     );
-    logDecision(c, {
+    logDecision(c.get("log"), {
       endpoint: "search_subject",
       resource: `${q.resource.type}:${q.resource.id}`,
       count: page.page.count,
@@ -170,7 +133,7 @@ export function decisionsRoutes(deps: Deps) {
       () => searchResources(deps, q),
       () => ["ok"],
     );
-    logDecision(c, {
+    logDecision(c.get("log"), {
       endpoint: "search_resource",
       subject: `${q.subject.type}:${q.subject.id}`,
       count: page.page.count,
@@ -185,7 +148,7 @@ export function decisionsRoutes(deps: Deps) {
       () => searchActions(deps, q),
       () => ["ok"],
     );
-    logDecision(c, {
+    logDecision(c.get("log"), {
       endpoint: "search_action",
       subject: `${q.subject.type}:${q.subject.id}`,
       resource: `${q.resource.type}:${q.resource.id}`,
