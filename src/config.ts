@@ -125,6 +125,9 @@ export const configSchema = z.object({
   /** How long an engine call may wait for a slot, predicted or actual, before 503 engine-overloaded;
    * separate from OPENFGA_TIMEOUT_MS, which starts only once the call holds a slot. */
   ENGINE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  /** Single-check requests in flight beyond which concurrent checks are sent together as one
+   * BatchCheck (when one of those answers); 0 never batches them before the engine is full. */
+  ENGINE_BATCH_AFTER: z.coerce.number().int().min(0).max(10_000).default(4),
   MODEL_FILE: z.string().min(1).optional(),
   TUPLES_FILE: z.string().min(1).optional(),
   ACTION_RELATIONS: actionRelations.default(new Map()),

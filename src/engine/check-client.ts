@@ -48,6 +48,7 @@ export class CheckClient {
       (cb) => this.limiter.whenReleased(cb),
       (item, at) => this.checkOne(item, at),
       (group) => this.postBatch("check_batched", group, opts.timeoutMs),
+      opts.batchAfter === 0 ? Number.POSITIVE_INFINITY : (opts.batchAfter ?? 4),
     );
   }
 

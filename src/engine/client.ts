@@ -72,6 +72,7 @@ export class Engine {
       maxInFlight: config.ENGINE_MAX_IN_FLIGHT,
       queueMax: config.ENGINE_QUEUE_MAX,
       queueWaitMs: config.ENGINE_QUEUE_WAIT_MS,
+      batchAfter: config.ENGINE_BATCH_AFTER,
     });
   }
 

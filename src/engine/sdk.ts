@@ -18,6 +18,8 @@ export interface EngineOptions {
   queueMax?: number;
   /** How long a call may wait for a slot (predicted or actual) before it is refused (503); default 2000. */
   queueWaitMs?: number;
+  /** Check requests in flight beyond which concurrent checks go together as BatchChecks; default 4. */
+  batchAfter?: number;
 }
 
 /**

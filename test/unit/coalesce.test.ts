@@ -130,3 +130,53 @@ describe("coalescing waits for a slot, not for a timer", () => {
     await Promise.all(p);
   });
 });
+
+describe("beyond maxRequests check requests in flight, checks gather until one answers", () => {
+  function bounded(maxRequests: number) {
+    const calls: { items: string[]; answer: () => void }[] = [];
+    const pending = <T>(items: string[], value: T) =>
+      new Promise<T>((resolve) => calls.push({ items, answer: () => resolve(value) }));
+    const c = new CheckCoalescer<string>(
+      16,
+      () => true,
+      () => {},
+      (item) => pending([item], true),
+      (group) =>
+        pending(
+          group.map((g) => g.item),
+          group.map(() => ({ allowed: false })),
+        ),
+      maxRequests,
+    );
+    return { c, calls, at: { current_time: new Date().toISOString() } };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it("the first maxRequests go alone at once; the rest go as one BatchCheck when one answers", async () => {
+    const { c, calls, at } = bounded(2);
+    const first = [c.check("a", at), c.check("b", at)];
+    const later = [c.check("c", at), c.check("d", at), c.check("e", at)];
+    expect(calls.map((x) => x.items)).toEqual([["a"], ["b"]]);
+    calls[0]!.answer();
+    expect(await first[0]).toBe(true);
+    await turn();
+    expect(calls.map((x) => x.items)).toEqual([["a"], ["b"], ["c", "d", "e"]]);
+    calls[2]!.answer();
+    expect(await Promise.all(later)).toEqual([false, false, false]);
+    // Requests in flight: only "b"; the next check goes alone again.
+    const f = c.check("f", at);
+    expect(calls.at(-1)!.items).toEqual(["f"]);
+    calls[1]!.answer();
+    calls.at(-1)!.answer();
+    expect(await Promise.all([first[1], f])).toEqual([true, true]);
+    expect(c.stats).toEqual({ singles: 3, batches: 1, batchedChecks: 3 });
+  });
+
+  it("without the bound (Infinity) concurrent checks all go alone while the engine has room", async () => {
+    const { c, calls, at } = bounded(Number.POSITIVE_INFINITY);
+    const p = ["a", "b", "c", "d", "e"].map((i) => c.check(i, at));
+    expect(calls.map((x) => x.items)).toEqual([["a"], ["b"], ["c"], ["d"], ["e"]]);
+    for (const x of calls) x.answer();
+    expect(await Promise.all(p)).toEqual([true, true, true, true, true]);
+  });
+});
