@@ -1,4 +1,3 @@
-import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
@@ -6,6 +5,7 @@ import { cooperationTuples, grantTuples, parkTuples, shareTuples } from "../../s
 import { metrics } from "../../src/metrics.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
+import { logLines } from "../support/log-lines.js";
 
 const PATH = "/access/v1/evaluation";
 const ask = (subject: string, action: string, type: string, id: string, context?: unknown) => ({
@@ -166,13 +166,7 @@ describe("decisions: POST /access/v1/evaluation", () => {
   });
 
   it("counts decisions by endpoint and result, times them, and logs one debug line per decision", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, stream: sink } = logLines();
     const app = createApp({ ...t.deps, log: pino({ level: "debug" }, sink) });
     const count = async (result: string) =>
       (await metrics().decisions.get()).values.find(

@@ -1,6 +1,5 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppDeps, createApp } from "../../src/app.js";
@@ -10,6 +9,7 @@ import { metrics } from "../../src/metrics.js";
 import { evaluationFastPath } from "../../src/modules/decisions/fast-path.js";
 import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg, userId } from "../support/factories.js";
+import { logLines } from "../support/log-lines.js";
 import { silentEngine } from "../support/silent-engine.js";
 
 /**
@@ -216,13 +216,7 @@ describe("decision fast path: the same answers as the app (R-G4)", () => {
   });
 
   it("counts, times and logs what it answers as the route does", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, stream: sink } = logLines();
     const logged = await servers({ ...t.deps, log: pino({ level: "debug" }, sink) });
     try {
       const count = async (result: string) =>

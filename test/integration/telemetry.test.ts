@@ -1,5 +1,4 @@
 import http from "node:http";
-import { Writable } from "node:stream";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import pino from "pino";
@@ -12,6 +11,7 @@ import { exportersFromEnv, flushTelemetry, startTelemetry, withSpan } from "../.
 import { createTestContext, type TestContext } from "../support/app.js";
 import { createOrg, userId } from "../support/factories.js";
 import { acceptInvitation, inviteMember } from "../support/invitation-factories.js";
+import { logLines } from "../support/log-lines.js";
 
 const exporter = new InMemorySpanExporter();
 
@@ -27,18 +27,6 @@ function ancestry(span: ReadableSpan, all: ReadableSpan[]): string[] {
     parent = p.parentSpanContext?.spanId;
   }
   return out;
-}
-
-/** A log destination that keeps every JSON line written to it. */
-function logLines() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, stream };
 }
 
 describe("telemetry: spans and trace ids", () => {
