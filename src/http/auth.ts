@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { ApiKeyConfig, Scope } from "../config.js";
 import { problemResponse } from "./errors.js";
@@ -28,7 +28,8 @@ export function keyMatcher(keys: ApiKeyConfig[]): (authorization: string | undef
   return (header) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
     if (!m) return { ok: false, detail: "a bearer API key is required" };
-    const digest = createHash("sha256").update(m[1]!, "utf8").digest();
+    // The one-shot hash: no Hash object per request (this runs on every decision).
+    const digest = hash("sha256", m[1]!, "buffer");
     let found: (typeof configured)[number] | undefined;
     for (const k of configured) {
       if (timingSafeEqual(k.digest, digest) && !found) found = k;
