@@ -16,7 +16,10 @@ export async function observe<T>(
   const stop = m.decisionSeconds.startTimer({ endpoint });
   try {
     const r = await fn();
-    for (const result of results(r)) m.decisions.inc({ endpoint, result });
+    // One increment per result label (a batch has up to hundreds of items).
+    const counts = new Map<Result, number>();
+    for (const result of results(r)) counts.set(result, (counts.get(result) ?? 0) + 1);
+    for (const [result, n] of counts) m.decisions.inc({ endpoint, result }, n);
     return r;
   } catch (err) {
     m.decisions.inc({ endpoint, result: "error" });

@@ -98,16 +98,18 @@ export function decisionsRoutes(deps: Deps) {
       logDecision(c.get("log"), { endpoint: "evaluations", decision: r.single });
       return c.json({ decision: r.single }, 200);
     }
-    r.evaluations.forEach((d, index) => {
-      const check = r.checks[index];
-      logDecision(c.get("log"), {
-        endpoint: "evaluations",
-        index,
-        ...check,
-        decision: d.decision,
-        error: outcome(d) === "error",
+    // The per-item debug lines (built only when debug is on: a batch has up to hundreds of items).
+    if (deps.log.isLevelEnabled("debug"))
+      r.evaluations.forEach((d, index) => {
+        const check = r.checks[index];
+        logDecision(c.get("log"), {
+          endpoint: "evaluations",
+          index,
+          ...check,
+          decision: d.decision,
+          error: outcome(d) === "error",
+        });
       });
-    });
     return c.json({ evaluations: r.evaluations }, 200);
   });
 

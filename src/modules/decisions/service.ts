@@ -123,7 +123,9 @@ async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promis
   const groups = new Map<string, Pending[]>();
   for (const p of pending) {
     const key = JSON.stringify(p.context);
-    groups.set(key, [...(groups.get(key) ?? []), p]);
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
   }
   await Promise.all(
     [...groups.values()].map(async (group) => {
