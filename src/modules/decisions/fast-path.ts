@@ -7,7 +7,7 @@ import type { Deps } from "../../kernel/deps.js";
 import { accessLogger } from "../../logger.js";
 import { endServerSpan, noteError, startServerSpan } from "../../telemetry.js";
 import { answerEvaluation } from "./answer.js";
-import { EvaluationRequest } from "./schemas.js";
+import { parseEvaluation } from "./schemas.js";
 
 const PATH = "/access/v1/evaluation";
 const ANSWER = { true: '{"decision":true}', false: '{"decision":false}' };
@@ -30,7 +30,7 @@ const isJson = (type: string | undefined) => {
  * scope. Anything else goes to the app untouched; a body that is not valid
  * JSON or does not match the request schema is replayed through the app
  * (`replay`), so every refusal is the app's own answer. What it answers is
- * what the route answers: the same validation (EvaluationRequest), the same
+ * what the route answers: the same validation (EvaluationRequest, through parseEvaluation), the same
  * decision (answerEvaluation: metrics and debug line included), the same
  * request line, server span, X-Request-ID and problem+json errors
  * (test/integration/fast-path.test.ts compares the two).
@@ -55,7 +55,7 @@ export function evaluationFastPath(deps: Deps): FastPath {
       } catch {
         return replay(req, res, text);
       }
-      const q = EvaluationRequest.safeParse(body);
+      const q = parseEvaluation(body);
       if (!q.success) return replay(req, res, text);
       const server = startServerSpan("POST", PATH, h);
       const requestId = requestIdOf(h["x-request-id"] as string | undefined);

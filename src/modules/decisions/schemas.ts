@@ -30,6 +30,40 @@ export const EvaluationRequest = z
   .openapi("EvaluationRequest");
 export type EvaluationInput = z.infer<typeof EvaluationRequest>;
 
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** `{type, id}` of strings and nothing the schema keeps besides (no properties); else null. */
+function plainEntity(x: unknown): { type: string; id: string; properties?: undefined } | null {
+  if (!isObject(x) || typeof x.type !== "string" || typeof x.id !== "string" || x.properties !== undefined)
+    return null;
+  // zod keeps an optional key that is present as undefined (only in-process values have one).
+  return "properties" in x ? { type: x.type, id: x.id, properties: undefined } : { type: x.type, id: x.id };
+}
+
+/**
+ * EvaluationRequest.safeParse, with the common shape decided without zod:
+ * entities of two strings, an action name, no properties and no context (the
+ * shape of nearly every decision, checked per item of a batch). Such a value
+ * gets exactly the data zod would give (unknown keys dropped); anything else,
+ * valid or not, is zod's to judge (test/unit/decision-schemas.test.ts).
+ */
+export function parseEvaluation(
+  x: unknown,
+): { success: true; data: EvaluationInput } | ReturnType<typeof EvaluationRequest.safeParse> {
+  if (isObject(x) && x.context === undefined && isObject(x.action)) {
+    const subject = plainEntity(x.subject);
+    const resource = plainEntity(x.resource);
+    const { name, properties } = x.action;
+    if (subject && resource && typeof name === "string" && properties === undefined) {
+      const action = "properties" in x.action ? { name, properties: undefined } : { name };
+      const data = { subject, action, resource };
+      return { success: true, data: "context" in x ? { ...data, context: undefined } : data };
+    }
+  }
+  return EvaluationRequest.safeParse(x);
+}
+
 export const DecisionSchema = z
   .object({
     decision: z.boolean(),

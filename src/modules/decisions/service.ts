@@ -6,7 +6,7 @@ import { isPublicPermission } from "../../engine/permissions.js";
 import type { Deps } from "../../kernel/deps.js";
 import { DomainError, InvalidInput } from "../../kernel/errors.js";
 import { isEngineId, propertiesContext } from "./any-model.js";
-import { type EvaluationInput, EvaluationRequest, type EvaluationsInput, type Semantic } from "./schemas.js";
+import { type EvaluationInput, type EvaluationsInput, parseEvaluation, type Semantic } from "./schemas.js";
 
 /** API.md id charset, for users and resources alike (built-in model). */
 export const ID = API_ID;
@@ -121,8 +121,14 @@ async function checkAlone(
 /** Run engine items through the decider (cache, then BatchCheck), one call per distinct condition context. */
 async function runBatch(deps: Deps, pending: Pending[], out: Decision[]): Promise<void> {
   const groups = new Map<string, Pending[]>();
+  // Items of the built-in model share one context object: serialize each distinct object once.
+  const keys = new Map<object, string>();
   for (const p of pending) {
-    const key = JSON.stringify(p.context);
+    let key = keys.get(p.context);
+    if (key === undefined) {
+      key = JSON.stringify(p.context);
+      keys.set(p.context, key);
+    }
     const group = groups.get(key);
     if (group) group.push(p);
     else groups.set(key, [p]);
@@ -176,7 +182,7 @@ export async function evaluateMany(
 ): Promise<{ single: boolean } | { evaluations: Decision[]; checks: (CheckItem | null)[] }> {
   const items = input.evaluations ?? [];
   if (items.length === 0) {
-    const parsed = EvaluationRequest.safeParse(input);
+    const parsed = parseEvaluation(input);
     if (!parsed.success) {
       throw InvalidInput(
         "invalid-request",
@@ -196,7 +202,7 @@ export async function evaluateMany(
   const now = Engine.now();
   const out: Decision[] = new Array(items.length);
   const pending: (Pending | null)[] = items.map((raw, index) => {
-    const parsed = EvaluationRequest.safeParse({
+    const parsed = parseEvaluation({
       subject: raw.subject ?? input.subject,
       action: raw.action ?? input.action,
       resource: raw.resource ?? input.resource,
