@@ -186,8 +186,7 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
       text = await c.req.text();
     }
     if (text.length === 0) return next();
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/json" && !type.endsWith("+json")) {
+    if (!isJsonType(c.req.header("content-type"))) {
       return problemResponse(c, 415, "unsupported-media-type", "request bodies must be application/json");
     }
     let body: unknown;
@@ -203,6 +202,12 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     c.req.bodyCache.json = Promise.resolve(body) as never;
     return next();
   };
+}
+
+/** A JSON media type: application/json or any `+json` type, parameters ignored. */
+export function isJsonType(contentType: string | undefined): boolean {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || type.endsWith("+json");
 }
 
 /** Read a stream as UTF-8 up to `max` bytes; null when it is longer (the rest is cancelled). */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { keyMatcher } from "../../http/auth.js";
 import { errorProblem, problemParts } from "../../http/errors.js";
 import type { FastPath } from "../../http/listener.js";
-import { lazyChild, requestIdOf, writeRequestLine } from "../../http/middleware.js";
+import { isJsonType, lazyChild, requestIdOf, writeRequestLine } from "../../http/middleware.js";
 import type { Deps } from "../../kernel/deps.js";
 import { accessLogger } from "../../logger.js";
 import { endServerSpan, noteError, startServerSpan } from "../../telemetry.js";
@@ -11,11 +11,6 @@ import { parseEvaluation } from "./schemas.js";
 
 const PATH = "/access/v1/evaluation";
 const ANSWER = { true: '{"decision":true}', false: '{"decision":false}' };
-
-const isJson = (type: string | undefined) => {
-  const t = (type ?? "").split(";")[0]!.trim().toLowerCase();
-  return t === "application/json" || t.endsWith("+json");
-};
 
 /**
  * POST /access/v1/evaluation on the Node server's request event, without
@@ -44,7 +39,7 @@ export function evaluationFastPath(deps: Deps): FastPath {
     const h = req.headers;
     const length = Number(h["content-length"]);
     if (!(length > 0 && length <= max) || h["transfer-encoding"] !== undefined) return false;
-    if (!isJson(h["content-type"])) return false;
+    if (!isJsonType(h["content-type"])) return false;
     const key = match(h.authorization);
     if (!key.ok || !key.scopes.includes("decide")) return false;
     const startedMs = performance.now();
