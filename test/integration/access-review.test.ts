@@ -1,5 +1,5 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { grantTuples, membershipTuples } from "../../src/kernel/tuples.js";
 import type { TestContext } from "../support/app.js";
 import { activeCooperation, decide, delegated, share } from "../support/coop-factories.js";
@@ -13,15 +13,12 @@ import {
   sharedWorld,
 } from "../support/explain-factories.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
-import { context } from "../support/org-factories.js";
+import { contextHooks } from "../support/org-factories.js";
 import { createPark, grant } from "../support/resource-factories.js";
 
 let t: TestContext;
-beforeAll(async () => {
-  t = await context();
-});
-afterAll(async () => {
-  await t?.close();
+contextHooks((c) => {
+  t = c;
 });
 
 /** Every page of a list, following nextCursor with `limit`. */

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestContext } from "../support/app.js";
 import { createOrg, userId } from "../support/factories.js";
-import { activeCooperation, context, orgWithRoles } from "../support/org-factories.js";
+import { activeCooperation, contextHooks, orgWithRoles } from "../support/org-factories.js";
 
 const eventsUrl = (org: string, q = "") => `/v1/organizations/${org}/audit-events${q}`;
 
 describe("audit events", () => {
   let t: TestContext;
   let org: Awaited<ReturnType<typeof orgWithRoles>>;
-  beforeAll(async () => {
-    t = await context();
+  contextHooks(async (c) => {
+    t = c;
     org = await orgWithRoles(t);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it("R-A1 a change is recorded with actor, action, target, before/after, time and request id", async () => {

@@ -10,6 +10,7 @@ import {
   allows,
   auditCount,
   context,
+  contextHooks,
   grants,
   membershipOf,
   orgWithRoles,
@@ -182,11 +183,8 @@ describe("R-G3 a crash between the engine write and the commit converges through
 
 describe("R-G1 tuple deltas above OpenFGA's 100-tuple write limit", () => {
   let t: TestContext;
-  beforeAll(async () => {
-    t = await context();
-  });
-  afterAll(async () => {
-    await t?.close();
+  contextHooks((c) => {
+    t = c;
   });
 
   async function memberWithManyGrants(n: number) {

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   JOB_LEVELS,
   type JobLevel,
@@ -12,7 +12,7 @@ import type { TestContext } from "../support/app.js";
 import { activeCooperation, decide, delegate, share } from "../support/coop-factories.js";
 import { explained, patient } from "../support/explain-factories.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
-import { context, sysadmin } from "../support/org-factories.js";
+import { contextHooks, sysadmin } from "../support/org-factories.js";
 import { createPark, createPortfolio } from "../support/resource-factories.js";
 
 /**
@@ -24,12 +24,9 @@ import { createPark, createPortfolio } from "../support/resource-factories.js";
 
 let t: TestContext;
 let sys: string;
-beforeAll(async () => {
-  t = await context();
+contextHooks(async (c) => {
+  t = c;
   sys = await sysadmin(t);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 const level = fc.constantFrom(...JOB_LEVELS);

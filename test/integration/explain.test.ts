@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestContext } from "../support/app.js";
 import { decide, delegated } from "../support/coop-factories.js";
 import {
@@ -11,15 +11,12 @@ import {
   sharedWorld,
 } from "../support/explain-factories.js";
 import { addMemberTo, createOrg, userId } from "../support/factories.js";
-import { context, sysadmin } from "../support/org-factories.js";
+import { contextHooks, sysadmin } from "../support/org-factories.js";
 import { grant } from "../support/resource-factories.js";
 
 let t: TestContext;
-beforeAll(async () => {
-  t = await context();
-});
-afterAll(async () => {
-  await t?.close();
+contextHooks((c) => {
+  t = c;
 });
 
 describe("POST /v1/explain: the paths that allow, in domain terms", () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { lockOrganization } from "../../src/modules/organizations/repo.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
-import { activeCooperation, context } from "../support/org-factories.js";
+import { activeCooperation, contextHooks } from "../support/org-factories.js";
 import { createPark, createPortfolio } from "../support/resource-factories.js";
 
 /**
@@ -15,11 +15,8 @@ const ROUNDS = 12;
 
 describe("one lock order: races between multi-row verbs answer no 5xx", () => {
   let t: TestContext;
-  beforeAll(async () => {
-    t = await context();
-  });
-  afterAll(async () => {
-    await t?.close();
+  contextHooks((c) => {
+    t = c;
   });
 
   const noServerErrors = (answers: { what: string; status: number; body: string }[]) => {

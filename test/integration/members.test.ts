@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runChange } from "../../src/engine-sync/unit-of-work.js";
 import { membershipTuples } from "../../src/kernel/tuples.js";
 import { addMember } from "../../src/modules/organizations/verbs.js";
@@ -8,7 +8,7 @@ import {
   activeCooperation,
   allows,
   auditCount,
-  context,
+  contextHooks,
   grants,
   membershipOf,
   orgWithRoles,
@@ -21,11 +21,8 @@ const orgObj = (id: string) => `organization:${id}`;
 
 describe("members: roles, removal, leaving", () => {
   let t: TestContext;
-  beforeAll(async () => {
-    t = await context();
-  });
-  afterAll(async () => {
-    await t?.close();
+  contextHooks((c) => {
+    t = c;
   });
 
   it("R-O5 an admin assigns any role; the engine reflects it at once", async () => {

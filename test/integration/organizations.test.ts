@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestContext } from "../support/app.js";
 import { emailOf, userId } from "../support/factories.js";
-import { auditCount, context, orgWithRoles } from "../support/org-factories.js";
+import { auditCount, contextHooks, orgWithRoles } from "../support/org-factories.js";
 
 describe("organizations: me, read, rename, members", () => {
   let t: TestContext;
   let org: Awaited<ReturnType<typeof orgWithRoles>>;
-  beforeAll(async () => {
-    t = await context();
+  contextHooks(async (c) => {
+    t = c;
     org = await orgWithRoles(t);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it("GET /v1/me answers the user, organization and role", async () => {

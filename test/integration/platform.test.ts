@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
 import type { TestContext } from "../support/app.js";
 import { userId } from "../support/factories.js";
-import { allows, auditCount, context, sysadmin } from "../support/org-factories.js";
+import { allows, auditCount, contextHooks, sysadmin } from "../support/org-factories.js";
 
 const PLATFORM = "platform:default";
 
@@ -14,12 +14,9 @@ async function staffRole(t: TestContext, id: string) {
 describe("platform staff", () => {
   let t: TestContext;
   let sys: string;
-  beforeAll(async () => {
-    t = await context();
+  contextHooks(async (c) => {
+    t = c;
     sys = await sysadmin(t);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it("bootstraps BOOTSTRAP_SYSADMINS idempotently", async () => {
@@ -125,11 +122,8 @@ describe("platform staff", () => {
 
 describe("platform keeps a sysadmin", () => {
   let t: TestContext;
-  beforeAll(async () => {
-    t = await context();
-  });
-  afterAll(async () => {
-    await t?.close();
+  contextHooks((c) => {
+    t = c;
   });
 
   it("the last sysadmin cannot be demoted or removed (409 last-sysadmin)", async () => {

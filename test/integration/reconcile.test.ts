@@ -1,24 +1,21 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeDrift, reconcile } from "../../src/engine-sync/reconcile.js";
 import { PROJECT_ROOT } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { userId } from "../support/factories.js";
-import { allows, context, orgWithRoles } from "../support/org-factories.js";
+import { allows, contextHooks, orgWithRoles } from "../support/org-factories.js";
 
 const run = promisify(execFile);
 
 describe("R-G3 reconcile reports and repairs drift", () => {
   let t: TestContext;
   let org: Awaited<ReturnType<typeof orgWithRoles>>;
-  beforeAll(async () => {
-    t = await context();
+  contextHooks(async (c) => {
+    t = c;
     org = await orgWithRoles(t);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   /** One extra tuple (a stale allow) and one missing tuple (a lost membership). */

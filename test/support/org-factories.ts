@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import type { OrgRole } from "../../src/engine/permissions.js";
 import type { ShareInput } from "../../src/modules/cooperations/index.js";
 import { bootstrapSysadmins } from "../../src/modules/platform/service.js";
@@ -31,6 +32,22 @@ export async function orgWithRoles(t: TestContext) {
     ids[role] = await addMemberTo(t, org.id, role);
   }
   return { ...org, ids };
+}
+
+/**
+ * One test context for the enclosing file or describe block: made before its
+ * tests (then handed to `use`, which keeps it and builds what they share),
+ * closed after them.
+ */
+export function contextHooks(use: (t: TestContext) => unknown, opts: TestAppOptions = {}): void {
+  let made: TestContext | undefined;
+  beforeAll(async () => {
+    made = await context(opts);
+    await use(made);
+  });
+  afterAll(async () => {
+    await made?.close();
+  });
 }
 
 /** A sysadmin, as BOOTSTRAP_SYSADMINS would create it. */
