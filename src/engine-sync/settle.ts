@@ -74,13 +74,18 @@ export async function compensate<T>(
   );
 }
 
-/** Settle until a pass succeeds (and once more if an engine call may still land late). */
+/**
+ * Settle until a pass succeeds, and once more if an engine call may still land
+ * late (a write that timed out can be applied after the engine answers the
+ * first pass). The journal row stays until that last pass, so an empty
+ * journal means settled, and the decision cache serves nothing until then.
+ */
 async function settleLoop(deps: Deps, st: ChangeState, doubt: boolean): Promise<Outcome> {
   let delay = RETRY_MIN_MS;
   let outcome: Outcome | undefined;
   for (;;) {
     try {
-      outcome = await settlePass(deps, st, outcome);
+      outcome = await settlePass(deps, st, outcome, !doubt);
       if (!doubt) return outcome;
       doubt = false;
       await sleep(CONFIRM_AFTER_MS);
@@ -97,11 +102,16 @@ async function settleLoop(deps: Deps, st: ChangeState, doubt: boolean): Promise<
 /**
  * One pass: under the exclusive engine-sync lock (no change between its
  * engine write and its commit meanwhile), learn the outcome, make the engine
- * agree with the database on the change's keys, remove the journal row.
- * Reads every tuple the database implies and keeps the change's keys: this
- * runs only after a failure.
+ * agree with the database on the change's keys and, on the last pass, remove
+ * the journal row. Reads every tuple the database implies and keeps the
+ * change's keys: this runs only after a failure.
  */
-async function settlePass(deps: Deps, st: ChangeState, known?: Outcome): Promise<Outcome> {
+async function settlePass(
+  deps: Deps,
+  st: ChangeState,
+  known: Outcome | undefined,
+  last: boolean,
+): Promise<Outcome> {
   const delta = st.delta!;
   return (await deps.sql.begin(async (tx) => {
     const sql = tx as unknown as Sql;
@@ -114,7 +124,8 @@ async function settlePass(deps: Deps, st: ChangeState, known?: Outcome): Promise
     const keys = new Map<string, Key>();
     for (const t of [...delta.writes, ...delta.deletes]) keys.set(tupleKey(t), t);
     await repairKeys(deps, sql, keys);
-    if (st.journalId !== undefined) await tx`delete from engine_journal where id = ${st.journalId}::bigint`;
+    if (last && st.journalId !== undefined)
+      await tx`delete from engine_journal where id = ${st.journalId}::bigint`;
     return outcome;
   })) as Outcome;
 }

@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Faults } from "../../src/kernel/deps.js";
+import { Unavailable } from "../../src/kernel/errors.js";
 import { findOpenFgaBinary, type LocalOpenFga, startLocalOpenFga } from "../../src/local/openfga.js";
 import type { TestContext } from "../support/app.js";
 import { addMemberTo, createOrg } from "../support/factories.js";
@@ -25,6 +26,9 @@ describe("R-G2 a change failing at any step leaves no access behind; a 2xx chang
   let admin: postgres.Sql;
   let dbName: string;
   let fault: { step: Step; down: Down } | undefined;
+  /** Set: the next engine write fails at once and is applied this many ms later. */
+  let lateBy: number | undefined;
+  let landed: Promise<void> | undefined;
 
   const takeDown = async (down: Down) => {
     fault = undefined;
@@ -63,6 +67,12 @@ describe("R-G2 a change failing at any step leaves no access behind; a 2xx chang
     // answer is lost because the dependency goes away before it returns.
     const write = t.engine.write.bind(t.engine);
     t.engine.write = async (delta) => {
+      if (lateBy !== undefined) {
+        const ms = lateBy;
+        lateBy = undefined;
+        landed = new Promise((r) => setTimeout(r, ms)).then(() => write(delta));
+        throw Unavailable("engine-unavailable", "the authorization engine did not answer");
+      }
       if (fault?.step !== "during-engine-write") return write(delta);
       const { down } = fault;
       if (down === "engine") {
@@ -134,6 +144,31 @@ describe("R-G2 a change failing at any step leaves no access behind; a 2xx chang
     if (step === "after-commit") expect(status).toBe(200);
     if (step === "before-engine-write" || step === "during-engine-write") expect(status).toBe(503);
     if (step === "at-commit" && down === "engine") expect(status).toBe(200);
+  });
+
+  it("a timed-out engine write that lands after the engine answers again is undone before the journal empties", async () => {
+    const org = await createOrg(t);
+    const member = await addMemberTo(t, org.id, "member");
+    const canManage = () =>
+      t.engine.check({
+        user: `user:${member}`,
+        relation: "can_manage_settings",
+        object: `organization:${org.id}`,
+      });
+    lateBy = 400;
+    const res = await t.request("PUT", `/v1/organizations/${org.id}/members/${member}/role`, {
+      actor: org.admin,
+      body: { role: "admin" },
+    });
+    expect(res.status).toBe(503);
+    // The write is applied after the first settling pass has found nothing to do.
+    await landed;
+    const journal = async () => (await t.sql`select count(*)::int as n from engine_journal`)[0]!.n;
+    // An empty journal means settled (the decision cache serves again): no allow left.
+    await expect.poll(journal, { timeout: 20_000, interval: 25 }).toBe(0);
+    expect(await canManage()).toBe(false);
+    const [row] = await t.sql`select role from memberships where user_id = ${member}`;
+    expect(row?.role).toBe("member");
   });
 
   it("R-G1 a change whose answer is read after it commits answers 2xx when the database goes away right after the commit", async () => {
