@@ -63,6 +63,7 @@ function decisionTables(r: BenchResults): string[] {
     ...LOAD_HEAD,
     loadRow("Hono hello world (ceiling)", s.ceiling),
     loadRow("OpenFGA Check (direct)", s.openfga),
+    loadRow(`sidecar, cache off: first pass (${s.uncachedCold.requests} questions)`, s.uncachedCold),
     loadRow("sidecar, cache off", s.uncached, cpu(s.resources.uncached)),
     loadRow(
       `sidecar, cache on: first pass (${s.cachedCold.requests} questions)`,
@@ -156,6 +157,7 @@ function firstErrors(r: BenchResults): string[] {
   const runs: [string, LoadResult][] = [
     ["ceiling", s.ceiling],
     ["openfga", s.openfga],
+    ["sidecar cache off, first pass", s.uncachedCold],
     ["sidecar cache off", s.uncached],
     ["sidecar first pass", s.cachedCold],
     ["sidecar cache on", s.cached],

@@ -50,6 +50,13 @@ export interface SingleResult {
   openfga: LoadResult;
   /** The sidecar with DECISION_CACHE_SIZE=0: every decision asks OpenFGA. */
   uncached: LoadResult;
+  /**
+   * The cache-off sidecar's first pass over every distinct question: its
+   * warm-up, as `cachedCold` is replica A's. A just-started Node process
+   * spends two to three times the CPU per decision of a warm one until V8 has
+   * compiled the hot path; a running service is warm.
+   */
+  uncachedCold: LoadResult;
   /** Replica A's first pass over every distinct question (cold cache; it is the warm-up of `cached`). */
   cachedCold: LoadResult;
   /** Replica A after that pass, the zipfian stream as for the other targets. */
@@ -79,6 +86,8 @@ export async function singleDecisions(b: Bench): Promise<SingleResult> {
     await fire({ ...base, durationS: warmS(b) });
     return withCacheDelta(sc, b.apiKey, () => watched(b, sc, () => fire({ ...base, durationS })));
   };
+  b.log(`  sidecar, cache off: first pass over ${b.cases.length} questions…`);
+  const uncachedCold = await onePass(b, b.uncached);
   b.log("  sidecar, cache off…");
   const [uncached] = await measured(b.uncached);
   b.log(`  sidecar, cache on: first pass over ${b.cases.length} questions…`);
@@ -89,6 +98,7 @@ export async function singleDecisions(b: Bench): Promise<SingleResult> {
     ceiling,
     openfga,
     uncached: uncached.load,
+    uncachedCold,
     cachedCold,
     cached: cached.load,
     cache: { cold, warm },
@@ -99,6 +109,7 @@ export async function singleDecisions(b: Bench): Promise<SingleResult> {
       uncachedOverOpenfga: ratio(uncached.load.okPerSecond, openfga.okPerSecond),
       uncachedOverCeiling: ratio(uncached.load.okPerSecond, ceiling.okPerSecond),
       coldOverOpenfga: ratio(cachedCold.okPerSecond, openfga.okPerSecond),
+      uncachedColdOverOpenfga: ratio(uncachedCold.okPerSecond, openfga.okPerSecond),
       p50UncachedOverOpenfga: ratio(uncached.load.latencyMs.p50, openfga.latencyMs.p50),
       p99UncachedOverOpenfga: ratio(uncached.load.latencyMs.p99, openfga.latencyMs.p99),
       p50CachedOverOpenfga: ratio(cached.load.latencyMs.p50, openfga.latencyMs.p50),

@@ -66,6 +66,7 @@ export function summarize(r: SummaryInput): Summary {
   const s = r.single;
   const checked: LoadResult[] = [
     s.openfga,
+    s.uncachedCold,
     s.uncached,
     s.cachedCold,
     s.cached,

@@ -93,12 +93,13 @@ describe("benchmark smoke mode (issues #9, #12, #14)", () => {
       expect(Number.isFinite(v), `summary.${k} = ${v}`).toBe(true);
     }
 
-    for (const target of ["ceiling", "openfga", "uncached", "cachedCold", "cached"]) {
+    for (const target of ["ceiling", "openfga", "uncachedCold", "uncached", "cachedCold", "cached"]) {
       expect(r.single[target]).toHaveProperty("requestsPerSecond");
       expect(r.single[target].latencyMs).toHaveProperty("p99");
     }
     // The first pass asks every distinct question once.
     expect(r.single.cachedCold.requests).toBe(r.dataset.cases);
+    expect(r.single.uncachedCold.requests).toBe(r.dataset.cases);
     for (const replica of ["a", "b"]) expect(r.replicas[replica].load.ok).toBeGreaterThan(0);
     expect(r.overload.overload.connections).toBe(200);
     expect(r.batch.batchSize).toBe(50);
